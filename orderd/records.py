@@ -1,0 +1,212 @@
+"""Plain records passed between the pipeline's stages.
+
+Every stage is a function from some of these to another; none of them does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Literal
+
+Decision = Literal["order", "needs_review", "not_order", "rejected"]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the SMTP session said, as opposed to what the headers claim."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    peer: str = ""
+    helo: str = ""
+
+
+@dataclass
+class Message:
+    """One received email: the raw bytes and the headers orderd relies on."""
+
+    raw: bytes
+    envelope: Envelope
+    parsed: EmailMessage
+    message_id: str | None
+    sender_email: str
+    sender_name: str
+    subject: str
+    date: datetime | None
+    key: str  # idempotency key, see idempotency_key()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, envelope: Envelope | None = None) -> Message:
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        assert isinstance(parsed, EmailMessage)
+        message_id = _header(parsed, "Message-ID").strip() or None
+        name, email_addr = _first_address(_header(parsed, "From"))
+        if not email_addr and envelope is not None:
+            email_addr = envelope.mail_from
+        return cls(
+            raw=raw,
+            envelope=envelope or Envelope(mail_from=email_addr, rcpt_tos=()),
+            parsed=parsed,
+            message_id=message_id,
+            sender_email=email_addr.lower(),
+            sender_name=name,
+            subject=" ".join(_header(parsed, "Subject").split()),
+            date=_parse_date(_header(parsed, "Date")),
+            key=idempotency_key(message_id, email_addr, raw),
+        )
+
+    def header(self, name: str) -> str:
+        return _header(self.parsed, name)
+
+
+def idempotency_key(message_id: str | None, sender: str, raw: bytes) -> str:
+    """Message-ID with the sender's address, so one sender cannot pre-empt another's key;
+    a digest of the raw bytes when there is no Message-ID."""
+    if message_id:
+        material = f"{message_id.strip()}\n{sender.strip().lower()}".encode()
+    else:
+        material = raw
+    return hashlib.sha256(material).hexdigest()
+
+
+def _header(parsed: EmailMessage, name: str) -> str:
+    # Malformed headers must never crash a session: the defect is kept, the text is what we can read.
+    try:
+        value = parsed.get(name)
+    except Exception:
+        return ""
+    return str(value) if value is not None else ""
+
+
+def _first_address(value: str) -> tuple[str, str]:
+    try:
+        pairs = getaddresses([value])
+    except Exception:
+        return "", ""
+    for name, addr in pairs:
+        if "@" in addr:
+            return name.strip(), addr.strip()
+    return "", ""
+
+
+def _parse_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# --- catalog ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    default_code: str
+    name: str
+    barcode: str | None = None
+    list_price: float = 0.0
+    uom: str = "Units"
+    id: int | None = None  # Odoo's product.product id, when the catalog came from Odoo
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str | None
+    is_company: bool = False
+    parent: str | None = None  # name of the company a contact belongs to
+    category: str | None = None
+    lang: str = "en_US"
+    id: int | None = None
+    commercial_id: int | None = None  # the company orders are placed on (itself for a company)
+
+
+# --- stages' outputs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Whether a message may be an order, and if not, what it is."""
+
+    kind: Literal["candidate", "auto_reply", "bounce", "list", "quarantine"]
+    reason: str = ""
+    authenticated: bool | None = None  # None: no verdict available
+
+    @property
+    def answerable(self) -> bool:
+        """Only mail from people may be answered automatically (RFC 3834)."""
+        return self.kind == "candidate"
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """An existing order this message is about, and commands it carries."""
+
+    order_ref: str | None = None
+    commands: tuple[str, ...] = ()
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    flagged: str | None = None  # why it must not be opened (executable, archive…)
+
+
+@dataclass
+class LineMention:
+    """One order line as written by the customer, before it is matched to a product."""
+
+    text: str  # the words it came from
+    product_text: str  # the part that names the product
+    qty: float | None
+    uom: str | None = None
+    confidence: float = 1.0  # how sure we are this is an order line with this quantity
+    source: str = "body"  # "body" or "attachment:<filename>"
+
+
+@dataclass
+class Extraction:
+    language: str
+    body_text: str
+    lines: list[LineMention] = field(default_factory=list)
+    client_order_ref: str | None = None
+    commitment_date: date | None = None
+    customer_email: str | None = None  # set when the order is forwarded: the original sender
+    customer_name: str | None = None
+    findings: list[str] = field(default_factory=list)  # things a salesperson should know
+    attachments: list[Attachment] = field(default_factory=list)
+    is_question: bool = False  # mail from a person that asks rather than orders
+
+
+@dataclass
+class OrderLine:
+    """A line matched (or not) to a catalog product."""
+
+    mention: LineMention
+    product: Product | None
+    confidence: float
+    candidates: tuple[str, ...] = ()  # default codes of close candidates when unresolved
+
+
+@dataclass(frozen=True)
+class Shortage:
+    default_code: str
+    requested: float
+    available: float
+
+
+@dataclass
+class Verdict:
+    decision: Decision
+    reasons: list[str] = field(default_factory=list)
+    shortages: list[Shortage] = field(default_factory=list)
