@@ -194,7 +194,7 @@ def _check(config: Config) -> None:
     if not config.smtp.addresses:
         raise ConfigError("smtp.addresses must name at least one order address")
     for address in config.smtp.addresses:
-        if address.count("@") != 1 or address.startswith("@") and "." not in address:
+        if address.count("@") != 1 or "." not in address.split("@")[1]:
             raise ConfigError(f"smtp.addresses: {address!r} is not an address (or @domain)")
     if config.smtp.max_message_size < 1024:
         raise ConfigError(f"smtp.max_message_size = {config.smtp.max_message_size}: must be at least 1024")

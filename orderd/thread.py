@@ -1,0 +1,51 @@
+"""Thread: is this message about an order that already exists?
+
+The order reference in the subject (`[S00042]`, as orderd's replies carry it) or an In-Reply-To /
+References header naming a Message-ID orderd sent. Commands in the first lines of the body
+(`Cancel: yes`, Tiny ERP style) are read here too; acting on them is the amendment path's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from orderd.records import Message, ThreadRef
+
+ORDER_REF = re.compile(r"\[(S\d{5,})\]")
+_COMMAND = re.compile(r"^\s*(cancel|set-state|set-date|set-qty)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_REFERENCE_IDS = re.compile(r"<[^<>\s]+>")
+
+
+def thread(message: Message, order_for_message_id: Callable[[str], str | None] | None = None) -> ThreadRef:
+    """order_for_message_id maps a Message-ID orderd sent to its order's name (the store knows)."""
+    match = ORDER_REF.search(message.subject)
+    order_ref = match.group(1) if match else None
+    if order_ref is None and order_for_message_id is not None:
+        refs = message.header("In-Reply-To") + " " + message.header("References")
+        for message_id in reversed(_REFERENCE_IDS.findall(refs)):
+            order_ref = order_for_message_id(message_id)
+            if order_ref:
+                break
+    commands: list[str] = []
+    if order_ref:
+        commands = _commands(message)
+    return ThreadRef(order_ref=order_ref, commands=tuple(commands))
+
+
+def _commands(message: Message) -> list[str]:
+    body = message.parsed.get_body(preferencelist=("plain",))
+    if body is None:
+        return []
+    try:
+        text = body.get_content()
+    except (LookupError, ValueError):
+        return []
+    commands = []
+    for line in text.splitlines()[:10]:
+        match = _COMMAND.match(line)
+        if match:
+            commands.append(f"{match.group(1).lower()}: {match.group(2)}")
+        elif line.strip():
+            break  # commands only count at the very top, before the customer's prose
+    return commands
