@@ -1,0 +1,255 @@
+"""The store keeps what it said it kept: journal, idempotency, outcome + outbox in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from orderd.records import Envelope, Message
+from orderd.store import OutgoingMail, Store, StoreUnavailable, utcnow
+
+
+def make_message(n: int = 1, sender: str = "buyer@customer.test", body: str = "2 x DC-1001") -> Message:
+    raw = (
+        f"From: Buyer <{sender}>\r\nTo: orders@mycompany.test\r\nSubject: Order {n}\r\n"
+        f"Message-ID: <order-{n}@customer.test>\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
+    ).encode()
+    return Message.from_bytes(raw, Envelope(mail_from=sender, rcpt_tos=("orders@mycompany.test",), peer="127.0.0.1"))
+
+
+def reply_for(message: Message, to: str | None = None, order_name: str | None = None) -> OutgoingMail:
+    return OutgoingMail(mail_from="orders@mycompany.test", rcpt_tos=[to or message.sender_email],
+                        raw=b"Subject: Re: x\r\n\r\nthanks\r\n", kind="reply", order_name=order_name)
+
+
+def url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+async def test_journal_survives_reopen(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "orderd.sqlite3"  # parent created on open
+    store = await Store.open(url(db))
+    message = make_message()
+    entry = await store.journal(message)
+    assert entry.state == "received" and entry.attempts == 0
+    await store.close()
+
+    reopened = await Store.open(url(db))
+    again = await reopened.get(message.key)
+    assert again is not None
+    assert again.raw == message.raw
+    assert again.message_id == "<order-1@customer.test>"
+    assert again.sender == "buyer@customer.test"
+    assert again.rcpt_tos == ["orders@mycompany.test"]
+    assert again.state == "received"
+    await reopened.close()
+
+
+async def test_wal_and_full_sync(tmp_path: Path) -> None:
+    db = tmp_path / "o.sqlite3"
+    store = await Store.open(url(db))
+    await store.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+async def test_relative_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = await Store.open("sqlite:///var/orderd.sqlite3")
+    await store.ping()
+    await store.close()
+    assert (tmp_path / "var" / "orderd.sqlite3").exists()
+
+
+async def test_duplicate_key_returns_first_entry(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    first = make_message(body="2 x DC-1001")
+    await store.journal(first)
+    await store.record_outcome(first.key, decision="order", order_id=7, order_name="S00007", reasons=[],
+                               timings={"total": 0.1}, outgoing=[])
+    # Same Message-ID and sender, different bytes (a relay re-wrapped it): still the first entry.
+    duplicate = make_message(body="2 x DC-1001\r\n-- \r\nresent")
+    assert duplicate.key == first.key
+    entry = await store.journal(duplicate)
+    assert entry.state == "done" and entry.order_name == "S00007"
+    assert entry.raw == first.raw
+    assert len(await store.entries()) == 1
+    await store.close()
+
+
+async def test_same_message_id_other_sender_is_another_key(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    a = make_message(sender="a@one.test")
+    b = make_message(sender="b@two.test")
+    await store.journal(a)
+    entry = await store.journal(b)
+    assert entry.sender == "b@two.test" and entry.state == "received"
+    assert len(await store.entries()) == 2
+    await store.close()
+
+
+async def test_record_outcome_with_outbox_in_one_transaction(tmp_path: Path) -> None:
+    db = tmp_path / "o.sqlite3"
+    store = await Store.open(url(db))
+    message = make_message()
+    await store.journal(message)
+    await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042",
+                               reasons=["confident"], timings={"extract": 0.01, "write": 0.2},
+                               outgoing=[reply_for(message)])
+    await store.close()
+
+    store = await Store.open(url(db))
+    entry = await store.get(message.key)
+    assert entry is not None
+    assert (entry.state, entry.decision, entry.order_id, entry.order_name) == ("done", "order", 42, "S00042")
+    assert entry.reasons == ["confident"] and entry.timings == {"extract": 0.01, "write": 0.2}
+    items = await store.outbox_items(key=message.key)
+    assert len(items) == 1 and items[0].state == "pending" and items[0].mail.order_name == "S00042"
+    assert await store.outbox_depth() == 1
+    await store.close()
+
+
+async def test_record_outcome_rolls_back_entirely(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    bad = OutgoingMail(mail_from="orders@mycompany.test", rcpt_tos=["x@y.test"], raw=None,  # type: ignore[arg-type]
+                       kind="reply")
+    # The second outbox row violates NOT NULL: neither the outcome nor the first row may remain.
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.record_outcome(message.key, decision="order", order_id=1, order_name="S00001", reasons=[],
+                                   timings={}, outgoing=[reply_for(message), bad])
+    entry = await store.get(message.key)
+    assert entry is not None and entry.state == "received" and entry.order_name is None
+    assert await store.outbox_items() == []
+    await store.close()
+
+
+async def test_second_outcome_does_not_queue_a_second_reply(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    for order_name in ("S00001", "S00002"):
+        await store.record_outcome(message.key, decision="order", order_id=1, order_name=order_name,
+                                   reasons=[], timings={}, outgoing=[reply_for(message)])
+    entry = await store.get(message.key)
+    assert entry is not None and entry.order_name == "S00001"
+    assert len(await store.outbox_items()) == 1
+    await store.close()
+
+
+async def test_record_failure_counts_attempts(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    await store.record_failure(message.key, "odoo: connection refused")
+    await store.record_failure(message.key, "odoo: timeout")
+    entry = await store.get(message.key)
+    assert entry is not None
+    assert (entry.state, entry.attempts, entry.error) == ("failed", 2, "odoo: timeout")
+    failed = await store.entries(state="failed")
+    assert [e.key for e in failed] == [message.key]
+    # Redelivery after recovery: the entry is retried and ends done.
+    await store.record_outcome(message.key, decision="order", order_id=3, order_name="S00003", reasons=[],
+                               timings={}, outgoing=[])
+    entry = await store.get(message.key)
+    assert entry is not None and entry.state == "done" and entry.error is None
+    assert await store.entries(state="failed") == []
+    await store.close()
+
+
+async def test_quarantined_outcome(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    await store.record_outcome(message.key, decision="rejected", order_id=None, order_name=None,
+                               reasons=["executable attachment"], timings={}, outgoing=[], state="quarantined")
+    listed = await store.entries(state="quarantined", with_raw=False)
+    assert len(listed) == 1 and listed[0].raw == b"" and listed[0].reasons == ["executable attachment"]
+    await store.close()
+
+
+async def test_claim_leases_items_and_retry_reschedules(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    await store.record_outcome(message.key, decision="order", order_id=1, order_name="S00001", reasons=[],
+                               timings={}, outgoing=[reply_for(message)])
+    [item] = await store.claim_outbox()
+    assert await store.claim_outbox() == []  # leased: a second sender does not take it
+    await store.outbox_retry(item.id, "451 try later", utcnow() - timedelta(seconds=1))
+    [again] = await store.claim_outbox()
+    assert again.id == item.id and again.attempts == 1 and again.last_error == "451 try later"
+    await store.outbox_failed(item.id, "550 no such user")
+    assert await store.outbox_depth() == 0
+    assert await store.outbox_requeue(item.id)
+    [requeued] = await store.claim_outbox()
+    await store.outbox_sent(requeued.id)
+    [sent] = await store.outbox_items(state="sent")
+    assert sent.sent_at is not None and sent.attempts == 3
+    assert not await store.outbox_requeue(item.id)  # sent stays sent
+    assert await store.outbox_next_due() is None
+    await store.close()
+
+
+async def test_replies_sent_to_for_rate_cap(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    for n in range(3):
+        message = make_message(n)
+        await store.journal(message)
+        await store.record_outcome(message.key, decision="order", order_id=n, order_name=f"S0000{n}",
+                                   reasons=[], timings={}, outgoing=[reply_for(message, "Robot@Customer.test")])
+    since = utcnow() - timedelta(hours=1)
+    assert await store.replies_sent_to("robot@customer.test", since) == 3
+    assert await store.replies_sent_to("someone@else.test", since) == 0
+    await store.close()
+
+
+async def test_unwritable_path_is_unavailable_on_open(tmp_path: Path) -> None:
+    # A regular file where the directory should be: fails even for root, unlike chmod.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(StoreUnavailable):
+        await Store.open(url(blocker / "orderd.sqlite3"))
+    with pytest.raises(StoreUnavailable):
+        await Store.open(url(tmp_path))  # a directory is not a database
+
+
+async def test_not_a_database_is_unavailable(tmp_path: Path) -> None:
+    db = tmp_path / "garbage.sqlite3"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreUnavailable):
+        await Store.open(url(db))
+
+
+async def test_locked_database_makes_journal_unavailable(tmp_path: Path) -> None:
+    db = tmp_path / "o.sqlite3"
+    store = await Store.open(f"{url(db)}?busy_timeout=0.2")
+    await store.ping()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holding the lock (WAL: blocks writers)
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            await store.journal(make_message())
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    entry = await store.journal(make_message())  # lock gone: works again
+    assert entry.state == "received"
+    await store.close()
+
+
+async def test_closed_store_is_unavailable(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+
+
+async def test_postgres_not_yet(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="not implemented"):
+        await Store.open("postgresql://localhost/orderd")
