@@ -1,0 +1,114 @@
+"""Wires the SMTP front, the HTTP endpoint, the store, the Odoo client and the outbox into one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import aiosmtplib
+import structlog
+from aiohttp import web
+
+from orderd.config import Config, RelayConfig, parse_hostport
+from orderd.http import make_app
+from orderd.odoo.catalog import CatalogCache
+from orderd.odoo.client import OdooClient
+from orderd.outbox import OutboxSender
+from orderd.pipeline import Services, intake
+from orderd.smtp import SmtpFront
+from orderd.store import Store
+
+log = structlog.get_logger("orderd.app")
+
+
+async def probe_relay(relay: RelayConfig) -> None:
+    """Connect to the relay and greet it, as the outbox would; raises when it cannot be reached."""
+    client = aiosmtplib.SMTP(hostname=relay.host, port=relay.port, timeout=relay.timeout,
+                             use_tls=relay.tls == "implicit", start_tls=relay.tls == "starttls")
+    await client.connect()
+    try:
+        await client.ehlo()
+    finally:
+        await client.quit()
+
+
+async def open_services(config: Config, executor: ThreadPoolExecutor | None = None,
+                        *, with_outbox: bool = True) -> Services:
+    """Open the store, the Odoo client, the catalog cache and (unless told not to) the outbox sender."""
+    store = await Store.open(config.store.url)
+    odoo = OdooClient(config.odoo)
+    await odoo.start()
+    outbox = None
+    if with_outbox:
+        outbox = OutboxSender(store, config.relay)
+        await outbox.start()
+    catalog = CatalogCache(odoo, config.odoo.catalog_refresh)
+    return Services(config, store, odoo, catalog, outbox, executor)
+
+
+async def close_services(services: Services) -> None:
+    if services.outbox is not None:
+        await services.outbox.stop()
+    await services.odoo.close()
+    await services.store.close()
+
+
+class App:
+    """One orderd instance. start() binds everything; stop() drains it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.services: Services | None = None
+        self.smtp: SmtpFront | None = None
+        self.http_runner: web.AppRunner | None = None
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orderd-extract")
+        self.smtp_port = 0
+        self.http_port = 0
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        cfg = self.config
+        self.services = services = await open_services(cfg, self.executor)
+        self.store, self.odoo, self.outbox = services.store, services.odoo, services.outbox
+        try:
+            await services.catalog.get()  # warm the cache; a down Odoo only delays it to the first message
+        except Exception as exc:
+            log.warning("catalog_not_loaded", error=str(exc))
+        self.smtp = SmtpFront(cfg.smtp, partial(intake, services=services))
+        _, self.smtp_port = await self.smtp.start()
+        checks = [("odoo", services.odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
+                  ("store", services.store.ping)]
+        self.http_runner = web.AppRunner(make_app(checks), access_log=None)
+        await self.http_runner.setup()
+        host, port = parse_hostport("http.listen", cfg.http.listen)
+        site = web.TCPSite(self.http_runner, host, port)
+        await site.start()
+        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("started", smtp_port=self.smtp_port, http_port=self.http_port)
+
+    async def stop(self) -> None:
+        """Stop accepting mail, let DATA in flight finish, then close the peers."""
+        log.info("stopping")
+        if self.smtp is not None:
+            await self.smtp.stop(grace=self.config.smtp.data_timeout + 5)
+        if self.http_runner is not None:
+            await self.http_runner.cleanup()
+        if self.services is not None:
+            await close_services(self.services)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        log.info("stopped")
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def serve_until_signal(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self._stopping.wait()
+        finally:
+            await self.stop()

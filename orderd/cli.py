@@ -1,0 +1,169 @@
+"""The `orderd` command (see DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from orderd import config as config_mod
+from orderd import log as log_mod
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["odoosim"]:  # the simulator owns its own flags
+        from orderd.odoosim import main as odoosim_main
+
+        return odoosim_main(argv[1:])
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except config_mod.ConfigError as exc:
+        print(f"orderd: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orderd", description="Email order intake for Odoo.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the SMTP listener and the HTTP endpoint until SIGTERM")
+    p.add_argument("--config", help="TOML configuration file (ORDERD_* variables override it)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("demo", help="the embedded default: simulator, SMTP sink, orderd, fixture emails")
+    p.add_argument("--once", action="store_true", help="stop after sending the fixture emails")
+    p.add_argument("--catalog", default="fixtures/catalog.json")
+    p.add_argument("--emails", default="fixtures/emails", help="folder of .eml files to send")
+    p.add_argument("--smtp-port", type=int, default=2525)
+    p.add_argument("--http-port", type=int, default=8080)
+    p.add_argument("--odoo-port", type=int, default=8069)
+    p.add_argument("--relay-port", type=int, default=2526)
+    p.set_defaults(func=_demo)
+
+    sub.add_parser("odoosim", help="run the Odoo simulator alone (see `orderd odoosim --help`)")
+
+    p = sub.add_parser("parse", help="dry run of classify + extract + resolve; one JSON object per file")
+    p.add_argument("files", nargs="+", metavar="FILE.eml")
+    p.add_argument("--catalog", default="fixtures/catalog.json")
+    p.add_argument("--now", help="ISO-8601 date-time for relative dates when a message has no Date header")
+    p.set_defaults(func=_parse)
+
+    p = sub.add_parser("check", help="validate the configuration and reach Odoo, the relay and the store")
+    p.add_argument("--config")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("replay", help="re-run journaled messages through the pipeline")
+    p.add_argument("ids", nargs="*", metavar="ID", help="idempotency keys (or unique prefixes)")
+    p.add_argument("--failed", action="store_true", help="every message whose last attempt failed")
+    p.add_argument("--config")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("seed", help="load a catalog's products, stock and customers into an Odoo")
+    p.add_argument("--catalog", required=True)
+    p.add_argument("--config")
+    p.set_defaults(func=_seed)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from orderd.app import App
+
+    cfg = config_mod.load(args.config)
+    log_mod.configure(cfg.log.format, cfg.log.level)
+    asyncio.run(App(cfg).serve_until_signal())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from orderd.demo import run_demo
+
+    return asyncio.run(run_demo(
+        catalog=Path(args.catalog), emails=Path(args.emails), once=args.once, smtp_port=args.smtp_port,
+        http_port=args.http_port, odoo_port=args.odoo_port, relay_port=args.relay_port,
+    ))
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from orderd.catalog import Catalog, CatalogError
+    from orderd.pipeline import understand
+    from orderd.records import Message
+    from orderd.report import dry_run_verdict, parse_report
+
+    try:
+        catalog = Catalog.from_file(args.catalog)
+    except CatalogError as exc:
+        print(f"orderd parse: {exc}", file=sys.stderr)
+        return 2
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"orderd parse: --now {args.now!r} is not an ISO-8601 date-time", file=sys.stderr)
+            return 2
+        if now.tzinfo is None:
+            now = now.astimezone()
+    status = 0
+    for name in args.files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            print(f"orderd parse: {name}: {exc.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        message = Message.from_bytes(raw)
+        if message.date is None and now is not None:
+            message.date = now
+        understood = understand(message, catalog)
+        verdict = dry_run_verdict(understood, catalog)
+        print(json.dumps(parse_report(name, understood, verdict, catalog), ensure_ascii=False))
+    return status
+
+
+def _check(args: argparse.Namespace) -> int:
+    from orderd.checks import run_checks
+
+    try:
+        cfg = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        print(f"config: FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
+    return asyncio.run(run_checks(cfg))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from orderd.replay import replay
+
+    if not args.ids and not args.failed:
+        print("orderd replay: give message ids or --failed", file=sys.stderr)
+        return 2
+    cfg = config_mod.load(args.config)
+    log_mod.configure(cfg.log.format, cfg.log.level)
+    return asyncio.run(replay(cfg, args.ids, failed=args.failed))
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from orderd.catalog import Catalog
+    from orderd.odoo.seed import seed
+
+    cfg = config_mod.load(args.config)
+    catalog = Catalog.from_file(args.catalog)
+    counts = asyncio.run(seed(cfg.odoo, catalog))
+    print(" ".join(f"{name}={count}" for name, count in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,383 @@
+"""The stages of one message, from raw bytes to the SMTP reply code.
+
+`understand` runs the pure stages (classify, thread, extract, resolve) and is shared by `orderd parse`.
+`intake` is what the SMTP handler calls during DATA: journal, idempotency, the I/O stages (customer,
+stock, decide, write, reply) and the reply code that tells the sending server the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from functools import partial
+
+import structlog
+
+from orderd import metrics
+from orderd.catalog import Catalog
+from orderd.classify import classify
+from orderd.config import Config
+from orderd.decide import decide
+from orderd.extract import extract
+from orderd.odoo import orders as odoo_orders
+from orderd.odoo.catalog import CatalogCache
+from orderd.odoo.client import OdooClient, OdooUnavailable
+from orderd.outbox import OutboxSender
+from orderd.records import (
+    Classification,
+    Envelope,
+    Extraction,
+    Message,
+    OrderLine,
+    ThreadRef,
+    Verdict,
+)
+from orderd.reply import ReplyContext, compose_forward, compose_reply, language_for
+from orderd.resolve import resolve_lines
+from orderd.store import OutgoingMail, Store, StoreUnavailable
+from orderd.thread import thread
+
+log = structlog.get_logger("orderd.pipeline")
+
+
+@contextlib.contextmanager
+def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    """Time one stage into the message's timings, the stage histogram and one log event."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        timings[name] = round(timings.get(name, 0.0) + elapsed, 6)
+        metrics.STAGE_SECONDS.labels(name).observe(elapsed)
+        log.debug("stage", stage=name, seconds=round(elapsed, 6))
+
+
+@dataclass
+class Understanding:
+    """What orderd read in one message, before anything is written anywhere."""
+
+    message: Message
+    classification: Classification
+    thread: ThreadRef
+    extraction: Extraction
+    lines: list[OrderLine]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def customer_email(self) -> str:
+        return (self.extraction.customer_email or self.message.sender_email).lower()
+
+    @property
+    def customer_name(self) -> str:
+        email = self.customer_email
+        name = self.extraction.customer_name if self.extraction.customer_email else self.message.sender_name
+        return name or email.split("@", 1)[0]
+
+
+def understand(
+    message: Message,
+    catalog: Catalog,
+    *,
+    trusted_authserv_ids: tuple[str, ...] = (),
+    customer_codes: dict[str, str] | None = None,
+    order_for_message_id: Callable[[str], str | None] | None = None,
+) -> Understanding:
+    """Classify, thread, extract and resolve: pure stages, safe to run in a worker thread."""
+    timings: dict[str, float] = {}
+    with stage("classify", timings):
+        classification = classify(message, trusted_authserv_ids=trusted_authserv_ids)
+    with stage("thread", timings):
+        thread_ref = thread(message, order_for_message_id)
+    with stage("extract", timings):
+        extraction = extract(message, catalog)
+    with stage("resolve", timings):
+        lines = resolve_lines(extraction.lines, catalog, customer_codes)
+    return Understanding(message, classification, thread_ref, extraction, lines, timings)
+
+
+@dataclass
+class Outcome:
+    decision: str
+    reasons: list[str]
+    order_id: int | None = None
+    order_name: str | None = None
+    outgoing: list[OutgoingMail] = field(default_factory=list)
+    state: str = "done"
+
+
+@dataclass
+class Services:
+    """The peers one message needs; built once by the app."""
+
+    config: Config
+    store: Store
+    odoo: OdooClient
+    catalog: CatalogCache
+    outbox: OutboxSender | None
+    executor: Executor | None = None  # for CPU-heavy extraction; None: the loop's default executor
+    _in_flight: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lock_for(self, key: str) -> asyncio.Lock:
+        return self._in_flight.setdefault(key, asyncio.Lock())
+
+
+TEMPFAIL = "451 4.3.0 {what} unavailable, please try again later"
+
+
+async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
+    """Run one message through orderd; return the SMTP reply for DATA.
+
+    250 only once the raw message is journaled and its outcome recorded (promise 1); a second
+    delivery of the same key answers with the first outcome (promise 2); anything temporary is 451.
+    """
+    message = Message.from_bytes(raw, envelope)
+    structlog.contextvars.bind_contextvars(msg=message.key[:12])
+    try:
+        log.info("received", message_id=message.message_id, sender=message.sender_email,
+                 rcpt=list(envelope.rcpt_tos), size=len(raw))
+        lock = services.lock_for(message.key)
+        async with lock:  # a duplicate delivered concurrently waits for the first, then sees its outcome
+            return await _intake_locked(message, services)
+    finally:
+        if not services.lock_for(message.key).locked():
+            services._in_flight.pop(message.key, None)
+        structlog.contextvars.unbind_contextvars("msg")
+
+
+async def _intake_locked(message: Message, services: Services) -> str:
+    store = services.store
+    try:
+        entry = await store.journal(message)
+    except StoreUnavailable as exc:
+        log.error("journal_failed", error=str(exc))
+        return TEMPFAIL.format(what="message store")
+    if entry.state == "done":
+        log.info("duplicate", order=entry.order_name, decision=entry.decision)
+        metrics.MESSAGES.labels("duplicate").inc()
+        return _already(entry.order_name)
+
+    rpc_calls: list[str] = []
+    token = metrics.rpc_calls_for_message.set(rpc_calls)
+    started = time.perf_counter()
+    try:
+        outcome, timings = await asyncio.wait_for(process(message, services), services.config.smtp.data_timeout)
+    except (OdooUnavailable, TimeoutError) as exc:
+        what = "Odoo" if isinstance(exc, OdooUnavailable) else "order processing (timeout)"
+        log.warning("tempfail", error=str(exc) or type(exc).__name__, rpc_calls=len(rpc_calls))
+        await _record_failure(store, message.key, f"{what}: {exc}")
+        metrics.MESSAGES.labels("tempfail").inc()
+        return TEMPFAIL.format(what="Odoo" if isinstance(exc, OdooUnavailable) else "order processing")
+    except StoreUnavailable as exc:
+        log.error("store_failed", error=str(exc))
+        return TEMPFAIL.format(what="message store")
+    except Exception as exc:  # a bug must not lose the message: the sender keeps it and retries
+        log.exception("pipeline_error")
+        await _record_failure(store, message.key, f"internal error: {exc!r}")
+        metrics.MESSAGES.labels("error").inc()
+        return "451 4.3.0 internal error, please try again later"
+    finally:
+        metrics.rpc_calls_for_message.reset(token)
+
+    timings["total"] = round(time.perf_counter() - started, 6)
+    metrics.RPC_PER_MESSAGE.observe(len(rpc_calls))
+    try:
+        await store.record_outcome(
+            message.key,
+            decision=outcome.decision,
+            order_id=outcome.order_id,
+            order_name=outcome.order_name,
+            reasons=outcome.reasons,
+            timings=timings,
+            outgoing=outcome.outgoing,
+        )
+    except StoreUnavailable as exc:
+        # The order may exist in Odoo already; the key written on it makes the redelivery find it.
+        log.error("record_failed", error=str(exc), order=outcome.order_name)
+        return TEMPFAIL.format(what="message store")
+    if outcome.outgoing and services.outbox is not None:
+        services.outbox.wake()
+    metrics.MESSAGES.labels(outcome.decision).inc()
+    log.info("done", decision=outcome.decision, order=outcome.order_name, reasons=outcome.reasons,
+             rpc_calls=len(rpc_calls), replies=len(outcome.outgoing), **{f"t_{k}": v for k, v in timings.items()})
+    if outcome.order_name:
+        return f"250 2.0.0 accepted as {outcome.order_name} ({outcome.decision})"
+    return f"250 2.0.0 accepted ({outcome.decision})"
+
+
+def _already(order_name: str | None) -> str:
+    if order_name:
+        return f"250 2.0.0 already processed as {order_name}"
+    return "250 2.0.0 already processed"
+
+
+async def _record_failure(store: Store, key: str, error: str) -> None:
+    try:
+        await store.record_failure(key, error)
+    except StoreUnavailable as exc:  # the 451 still protects the message: the sender keeps it
+        log.error("record_failure_failed", error=str(exc))
+
+
+async def process(message: Message, services: Services) -> tuple[Outcome, dict[str, float]]:
+    """The stages after the journal; raises OdooUnavailable for anything temporary."""
+    cfg = services.config
+    catalog = await services.catalog.get()
+    loop = asyncio.get_running_loop()
+    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,))
+    understood = await loop.run_in_executor(services.executor, run)
+    timings = understood.timings
+    if _has_unknown_line(understood.lines):
+        # A product created in Odoo since the last refresh is a miss, not an unknown product.
+        fresh = await services.catalog.refresh()
+        if fresh is not catalog:
+            understood.lines = resolve_lines(understood.extraction.lines, fresh, None)
+
+    classification = understood.classification
+    if classification.kind != "candidate":
+        state = "quarantined" if classification.kind == "quarantine" else "done"
+        return Outcome("not_order", [classification.reason], state=state), timings
+
+    with stage("write", timings):
+        existing = await odoo_orders.find_order_by_key(services.odoo, message.key)
+    if existing is not None:
+        # The journal missed the end of an earlier delivery; the order in Odoo is the truth.
+        return Outcome(_decision_of(existing.state), ["already in Odoo"], existing.id, existing.name), timings
+
+    if understood.thread.order_ref:
+        return await _about_existing_order(understood, services, timings), timings
+
+    verdict_without_stock = decide(classification, understood.extraction, understood.lines, None,
+                                   confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
+                                   unauthenticated=cfg.policy.unauthenticated)
+    if verdict_without_stock.decision == "not_order":
+        forward = compose_forward(message, to_addr=cfg.policy.forward_non_orders_to, from_addr=cfg.relay.from_,
+                                  hostname=cfg.smtp.hostname, reason="; ".join(verdict_without_stock.reasons))
+        return Outcome("not_order", verdict_without_stock.reasons, outgoing=[forward]), timings
+    if verdict_without_stock.decision == "rejected":
+        return Outcome("rejected", verdict_without_stock.reasons), timings
+
+    with stage("customer", timings):
+        partner = await odoo_orders.find_or_create_partner(
+            services.odoo, understood.customer_email, understood.customer_name,
+            _odoo_lang(understood.extraction.language),
+        )
+    resolved = [line for line in understood.lines if line.product is not None and line.product.id is not None]
+    with stage("stock", timings):
+        free_by_id = await odoo_orders.free_qty(
+            services.odoo, sorted({line.product.id for line in resolved if line.product and line.product.id}),
+            cfg.odoo.warehouse_id,
+        )
+    free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
+                    for line in resolved if line.product and line.product.id is not None}
+    with stage("decide", timings):
+        verdict = decide(classification, understood.extraction, understood.lines, free_by_code,
+                         confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
+                         unauthenticated=cfg.policy.unauthenticated)
+    with stage("write", timings):
+        order = await odoo_orders.create_order(
+            services.odoo,
+            partner_id=partner.commercial_id,
+            lines=[(line.product.id, float(line.mention.qty or 0)) for line in resolved
+                   if line.product and line.product.id is not None and (line.mention.qty or 0) > 0],
+            key=message.key,
+            message_id=message.message_id,
+            client_order_ref=understood.extraction.client_order_ref,
+            commitment_date=understood.extraction.commitment_date,
+            note="\n".join(verdict.reasons) or None,
+        )
+        if verdict.decision == "order":
+            await odoo_orders.confirm_order(services.odoo, order.id)
+            order = await odoo_orders.read_order(services.odoo, order.id)
+        await odoo_orders.post_email(
+            services.odoo, order.id, body_text=understood.extraction.body_text, subject=message.subject,
+            raw_eml=message.raw,
+            attachments=[(a.filename, a.data, a.content_type) for a in understood.extraction.attachments
+                         if not a.flagged],
+        )
+        if verdict.decision != "order":
+            await odoo_orders.schedule_review(services.odoo, order.id, "Review order received by email",
+                                              "\n".join(verdict.reasons))
+    with stage("reply", timings):
+        reply = compose_reply(
+            message,
+            _reply_context(understood, verdict, order, partner.name, partner.lang, cfg.policy.default_language),
+            from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname, templates_dir=cfg.templates.directory,
+        )
+        reply.order_name = order.name
+    return Outcome(verdict.decision, verdict.reasons, order.id, order.name, [reply]), timings
+
+
+async def _about_existing_order(understood: Understanding, services: Services,
+                                timings: dict[str, float]) -> Outcome:
+    """A reply about an order: put it on that order's chatter and ask a person to act on it."""
+    order_ref = understood.thread.order_ref or ""
+    reasons = [f"about existing order {order_ref}"]
+    if understood.thread.commands:
+        reasons.append("commands: " + ", ".join(understood.thread.commands))
+    with stage("write", timings):
+        found = await odoo_orders.find_order_by_name(services.odoo, order_ref)
+        if found is None:
+            reasons.append(f"{order_ref} not found in Odoo")
+            cfg = services.config
+            forward = compose_forward(understood.message, to_addr=cfg.policy.forward_non_orders_to,
+                                      from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname,
+                                      reason="; ".join(reasons))
+            return Outcome("needs_review", reasons, outgoing=[forward])
+        await odoo_orders.post_email(services.odoo, found.id, body_text=understood.extraction.body_text,
+                                     subject=understood.message.subject, raw_eml=understood.message.raw,
+                                     attachments=[])
+        await odoo_orders.schedule_review(services.odoo, found.id, f"Customer wrote about {found.name}",
+                                          "\n".join(reasons))
+    return Outcome("needs_review", reasons, found.id, found.name)
+
+
+def _has_unknown_line(lines: list[OrderLine]) -> bool:
+    return any(line.product is None and not line.candidates for line in lines)
+
+
+def _decision_of(state: str) -> str:
+    return "order" if state == "sale" else "needs_review"
+
+
+_ODOO_LANGS = {"en": "en_US", "fr": "fr_FR", "de": "de_DE", "es": "es_ES"}
+
+
+def _odoo_lang(language: str | None) -> str | None:
+    return _ODOO_LANGS.get((language or "")[:2])
+
+
+def _reply_context(understood: Understanding, verdict: Verdict, order: odoo_orders.PlacedOrder,
+                   customer_name: str, partner_lang: str | None, default_language: str) -> ReplyContext:
+    unresolved = [
+        {"text": line.mention.product_text or line.mention.text, "qty": line.mention.qty,
+         "candidates": list(line.candidates)}
+        for line in understood.lines if line.product is None
+    ]
+    if verdict.decision == "order":
+        outcome = "confirmed"
+    elif verdict.shortages:
+        outcome = "shortage"
+    elif unresolved:
+        outcome = "unknown_product"
+    else:
+        outcome = "review"
+    return ReplyContext(
+        outcome=outcome,
+        language=language_for(partner_lang, understood.extraction.language, default_language),
+        customer_name=customer_name,
+        order_name=order.name,
+        lines=order.lines,
+        shortages=verdict.shortages,
+        unresolved=unresolved,
+        reasons=verdict.reasons,
+        commitment_date=understood.extraction.commitment_date,
+        client_order_ref=understood.extraction.client_order_ref,
+        amount_untaxed=order.amount_untaxed,
+        amount_tax=order.amount_tax,
+        amount_total=order.amount_total,
+        currency=order.currency,
+    )
