@@ -132,14 +132,14 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from orderd.checks import run_checks
-
     try:
         cfg = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         print(f"config: FAILED: {exc}", file=sys.stderr)
         return 1
     print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
+    from orderd.checks import run_checks
+
     return asyncio.run(run_checks(cfg))
 
 
