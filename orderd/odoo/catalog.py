@@ -1,0 +1,112 @@
+"""The product catalog cached from Odoo, so resolving a line never costs an RPC call.
+
+Loaded once on first use, then refreshed in the background every `refresh_seconds`; a product code
+the cache does not know triggers `refresh()`, which reloads at most once per `miss_interval` seconds
+(a stream of emails naming a product that does not exist must not turn into a stream of reloads).
+A failed background refresh keeps the previous catalog: stale codes are better than no codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import structlog
+
+from orderd.catalog import Catalog
+from orderd.odoo.client import OdooClient, OdooError, OdooUnavailable
+from orderd.records import Product
+
+log = structlog.get_logger("orderd.odoo.catalog")
+
+PRODUCT_FIELDS = ["default_code", "name", "barcode", "list_price", "uom_id"]
+# Products orderd can match: those with an internal reference (the code customers write and the
+# parse output's `default_code`). Archived products are left out by Odoo's search itself.
+PRODUCT_DOMAIN: list[Any] = [["default_code", "!=", False]]
+PAGE_SIZE = 2000  # one call for a usual catalog; large ones are read in pages, not one huge answer
+
+
+class CatalogCache:
+    def __init__(self, client: OdooClient, refresh_seconds: float, *, miss_interval: float = 30.0) -> None:
+        self.client = client
+        self.refresh_seconds = refresh_seconds
+        self.miss_interval = miss_interval
+        self._catalog: Catalog | None = None
+        self._loaded_at = 0.0  # monotonic time of the last successful load
+        self._lock = asyncio.Lock()  # one load at a time; concurrent callers share its result
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self) -> Catalog:
+        """The cached catalog; the first call loads it (and raises OdooUnavailable if it cannot)."""
+        if self._catalog is None:
+            async with self._lock:
+                if self._catalog is None:
+                    await self._load()
+        self._start_timer()
+        assert self._catalog is not None
+        return self._catalog
+
+    async def refresh(self) -> Catalog:
+        """Reload after a miss, unless the catalog was loaded less than `miss_interval` seconds ago."""
+        async with self._lock:
+            if self._catalog is None or time.monotonic() - self._loaded_at >= self.miss_interval:
+                await self._load()
+        assert self._catalog is not None
+        return self._catalog
+
+    async def close(self) -> None:
+        """Stop the background refresh."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _start_timer(self) -> None:
+        if self._task is None and self.refresh_seconds > 0:
+            self._task = asyncio.get_running_loop().create_task(self._refresh_forever(),
+                                                                name="catalog-refresh")
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                async with self._lock:
+                    await self._load()
+            except (OdooUnavailable, OdooError) as exc:
+                log.warning("catalog_refresh_failed", error=str(exc), keeping=len(self._catalog.products)
+                            if self._catalog else 0)
+
+    async def _load(self) -> None:
+        started = time.monotonic()
+        rows = await self._read_products()
+        self._catalog = Catalog(products=[_product(row) for row in rows])
+        self._loaded_at = time.monotonic()
+        log.info("catalog_loaded", products=len(rows), seconds=round(self._loaded_at - started, 3))
+
+    async def _read_products(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = await self.client.call("product.product", "search_read", PRODUCT_DOMAIN,
+                                          fields=PRODUCT_FIELDS, offset=len(rows), limit=PAGE_SIZE,
+                                          order="id")
+            rows.extend(page)
+            if len(page) < PAGE_SIZE:
+                return rows
+
+
+def _product(row: dict[str, Any]) -> Product:
+    # Odoo sends `false` for empty fields and [id, name] for many2one ones.
+    uom = row.get("uom_id")
+    return Product(
+        default_code=str(row["default_code"]),
+        name=str(row.get("name") or ""),
+        barcode=row.get("barcode") or None,
+        list_price=float(row.get("list_price") or 0.0),
+        uom=str(uom[1]) if isinstance(uom, list) and len(uom) > 1 else "Units",
+        id=int(row["id"]),
+    )
