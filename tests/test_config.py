@@ -71,7 +71,7 @@ def test_bad_configuration_is_named(tmp_path: Path, toml: str, env: dict[str, st
 def test_unreadable_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[smtp\nlisten=")
-    with pytest.raises(config.ConfigError, match="broken.toml"):
+    with pytest.raises(config.ConfigError, match=r"broken\.toml"):
         config.load(path, {})
 
 

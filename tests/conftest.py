@@ -1,0 +1,125 @@
+"""Shared fixtures: real peers on loopback sockets (Odoo simulator, relay sink, orderd itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import odoorpc
+import pytest
+
+from orderd import config as config_mod
+from orderd import odoosim
+from orderd.app import App
+from orderd.catalog import Catalog
+from orderd.config import Config
+from orderd.sink import RunningSink, start_sink
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "fixtures" / "catalog.json"
+ORDER_ADDRESS = "orders@mycompany.test"
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return Catalog.from_file(CATALOG)
+
+
+@pytest.fixture
+async def odoo_sim(catalog: Catalog) -> AsyncIterator[odoosim.RunningSim]:
+    running = await odoosim.start(odoosim.OdooSim.from_catalog(catalog), "127.0.0.1", 0)
+    yield running
+    await running.close()
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[RunningSink]:
+    sink = await start_sink(tmp_path / "relay", "127.0.0.1", 0)
+    yield sink
+    await sink.close()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, odoo_sim: odoosim.RunningSim, relay: RunningSink) -> Callable[..., Config]:
+    def build(**sections: dict[str, Any]) -> Config:
+        base = config_mod.replace(
+            config_mod.load(None, {}),
+            smtp={"listen": "127.0.0.1:0", "data_timeout": 20.0},
+            http={"listen": "127.0.0.1:0"},
+            odoo={"url": odoo_sim.url, "timeout": 5.0},
+            relay={"host": "127.0.0.1", "port": relay.port},
+            store={"url": f"sqlite:///{tmp_path / 'orderd.sqlite3'}"},
+        )
+        return config_mod.replace(base, **sections) if sections else base
+
+    return build
+
+
+@pytest.fixture
+async def orderd(make_config: Callable[..., Config]) -> AsyncIterator[App]:
+    app = App(make_config())
+    await app.start()
+    yield app
+    await app.stop()
+
+
+_counter = itertools.count(1)
+
+
+def order_email(body: str, *, sender: str = "Claire Martin <customer2@example.com>",
+                subject: str = "Order", message_id: str | None = None, **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ORDER_ADDRESS
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(2026, 11, 20, 9, 30).astimezone())
+    msg["Message-ID"] = message_id or make_msgid(f"t{next(_counter)}", domain="example.com")
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return bytes(msg)
+
+
+async def smtp_send(port: int, raw: bytes, *, sender: str = "customer2@example.com",
+                    recipients: tuple[str, ...] = (ORDER_ADDRESS,)) -> tuple[int, str]:
+    """Send over a real SMTP session; return the final reply (code, text) whatever it is."""
+    try:
+        _refused, text = await aiosmtplib.send(raw, sender=sender, recipients=list(recipients),
+                                               hostname="127.0.0.1", port=port, timeout=60)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        first = exc.recipients[0]
+        return first.code, first.message
+    except aiosmtplib.SMTPResponseException as exc:
+        return exc.code, exc.message
+    return 250, text
+
+
+def odoo_connect(url: str) -> odoorpc.ODOO:
+    """A logged-in odoorpc session, as a person inspecting Odoo would open one."""
+    host, port = url.removeprefix("http://").split(":")
+    odoo = odoorpc.ODOO(host, port=int(port), timeout=10)
+    odoo.login("orders", "admin", "admin")
+    return odoo
+
+
+async def odoo_search_read(url: str, model: str, domain: list, fields: list[str]) -> list[dict]:
+    def work() -> list[dict]:
+        return odoo_connect(url).execute_kw(model, "search_read", [domain], {"fields": fields})
+
+    return await asyncio.to_thread(work)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.02)
+    return predicate()
