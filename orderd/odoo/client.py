@@ -201,6 +201,12 @@ class OdooClient:
             RPC_ERRORS.labels("timeout" if "timed out" in str(exc) else "unavailable").inc()
             log.warning("odoo_unavailable", call=what, error=str(exc))
             raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and task is not None and not task.cancelling():
+                # close() dropped this queued call; the caller was not cancelled and must learn why.
+                raise OdooUnavailable("Odoo client closed while the call was waiting") from None
+            raise
         except OdooError as exc:
             RPC_ERRORS.labels("odoo_error").inc()
             log.info("odoo_error", call=what, name=exc.name, error=exc.message)
