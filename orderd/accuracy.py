@@ -1,0 +1,221 @@
+"""`make accuracy`: how well orderd reads the corpus in fixtures/emails, against its ground truth.
+
+Each email is judged alone against the initial catalog (stock = the catalog's qty_on_hand), through
+the same pure stages the server runs: classify, thread, extract, resolve, decide.
+
+    python -m orderd.accuracy [--corpus DIR] [--catalog FILE] [-v]
+
+prints order-level exact match, per-field precision and recall, and wrong confirmations, and exits
+non-zero when exact match falls below EXACT_MATCH_FLOOR or any confirmation is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orderd.catalog import Catalog
+from orderd.classify import classify
+from orderd.decide import decide
+from orderd.extract import extract
+from orderd.records import Message
+from orderd.resolve import resolve_lines
+from orderd.thread import thread
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fixtures" / "emails"
+CATALOG = ROOT / "fixtures" / "catalog.json"
+# The measured level, recorded: the test suite fails if the corpus is read worse than this.
+EXACT_MATCH_FLOOR = 0.90
+FIELDS = ("decision", "customer", "lines", "commitment_date", "client_order_ref")
+
+
+@dataclass
+class Outcome:
+    name: str
+    truth: dict[str, Any]
+    got: dict[str, Any]
+    reasons: list[str]
+
+    @property
+    def wrong_confirmation(self) -> bool:
+        """Confirmed while the truth is anything but this exact order."""
+        return self.got["decision"] == "order" and (
+            self.truth["decision"] != "order" or Counter(self.got["lines"]) != Counter(self.truth_lines)
+        )
+
+    @property
+    def truth_lines(self) -> list[tuple[str | None, float | None]]:
+        return [(ln.get("default_code"), _num(ln.get("qty"))) for ln in self.truth.get("lines", [])]
+
+    def field_ok(self, name: str) -> bool:
+        if name == "lines":
+            if self.truth["decision"] == "not_order":
+                return self.got["decision"] == "not_order" or not self.got["lines"]
+            return Counter(self.got["lines"]) == Counter(self.truth_lines)
+        if name == "customer":
+            return self.got["customer"] == (self.truth.get("customer_email") or "").lower()
+        return self.got[name] == self.truth.get(name)
+
+    @property
+    def exact(self) -> bool:
+        if self.truth["decision"] == "not_order":
+            return self.got["decision"] == "not_order"
+        wanted = self.truth.get("reasons_contain") or []
+        reasons_ok = all(any(w.lower() in r.lower() for r in self.reasons) for w in wanted)
+        return all(self.field_ok(f) for f in FIELDS) and reasons_ok and (
+            self.got["decision"] != "needs_review" or bool(self.reasons))
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def judge(path: Path, catalog: Catalog) -> Outcome:
+    raw = path.read_bytes()
+    truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    message = Message.from_bytes(raw)
+    classification = classify(message)
+    thread_ref = thread(message)
+    extraction = extract(message, catalog)
+    lines = resolve_lines(extraction.lines, catalog)
+    verdict = decide(classification, extraction, lines, dict(catalog.qty_on_hand), thread=thread_ref)
+    got = {
+        "decision": verdict.decision,
+        "customer": (extraction.customer_email or message.sender_email).lower(),
+        "lines": [(ln.product.default_code if ln.product else None, _num(ln.mention.qty)) for ln in lines],
+        "commitment_date": extraction.commitment_date.isoformat() if extraction.commitment_date else None,
+        "client_order_ref": extraction.client_order_ref,
+        "language": extraction.language,
+    }
+    return Outcome(path.stem, truth, got, verdict.reasons)
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    seconds: float
+    fields: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def exact_match(self) -> float:
+        return sum(o.exact for o in self.outcomes) / max(1, len(self.outcomes))
+
+    @property
+    def wrong_confirmations(self) -> list[str]:
+        return [o.name for o in self.outcomes if o.wrong_confirmation]
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    return {"precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0,
+            "tp": tp, "fp": fp, "fn": fn}
+
+
+def field_scores(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+    """Precision and recall per field. Lines count item by item (product and quantity together);
+    a scalar field is a true positive when given and right, a false positive when given and wrong."""
+    scores: dict[str, dict[str, float]] = {}
+    tp = fp = fn = 0
+    for o in outcomes:
+        truth = Counter(o.truth_lines)
+        got = Counter(o.got["lines"]) if o.got["decision"] != "not_order" else Counter()
+        common = sum((truth & got).values())
+        tp, fp, fn = tp + common, fp + sum(got.values()) - common, fn + sum(truth.values()) - common
+    scores["lines"] = _prf(tp, fp, fn)
+    for name, key in (("customer", "customer_email"), ("commitment_date", "commitment_date"),
+                      ("client_order_ref", "client_order_ref"), ("language", "language")):
+        tp = fp = fn = 0
+        for o in outcomes:
+            want, have = o.truth.get(key), o.got[name]
+            if name == "customer":
+                want = (want or "").lower() or None
+            if have is not None and have == want:
+                tp += 1
+            else:
+                fp += have is not None
+                fn += want is not None
+        scores[name] = _prf(tp, fp, fn)
+    right = sum(o.got["decision"] == o.truth["decision"] for o in outcomes)
+    scores["decision"] = {"accuracy": right / max(1, len(outcomes))}
+    return scores
+
+
+def run(corpus: Path = CORPUS, catalog_path: Path = CATALOG) -> Report:
+    catalog = Catalog.from_file(catalog_path)
+    paths = sorted(p for p in corpus.glob("*.eml") if p.with_suffix(".json").exists())
+    start = time.perf_counter()
+    outcomes = [judge(p, catalog) for p in paths]
+    report = Report(outcomes, time.perf_counter() - start)
+    report.fields = field_scores(outcomes)
+    return report
+
+
+def extraction_speed(seconds: float = 3.0, corpus: Path = CORPUS, catalog_path: Path = CATALOG) -> dict:
+    """Emails per second through extract + resolve on one core, text-only mails and mails with
+    attachments apart. Runs each group for about `seconds` / 2."""
+    catalog = Catalog.from_file(catalog_path)
+    messages = [Message.from_bytes(p.read_bytes()) for p in sorted(corpus.glob("*.eml"))]
+    groups = {"text": [m for m in messages if not _has_attachment(m)],
+              "attachments": [m for m in messages if _has_attachment(m)]}
+    for m in messages[:5]:  # warm the catalog index and the language identifier
+        extract(m, catalog)
+    out: dict[str, Any] = {}
+    for name, group in groups.items():
+        if not group:
+            out[f"{name}_emails_per_s"] = None
+            continue
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 2:
+            for m in group:
+                resolve_lines(extract(m, catalog).lines, catalog)
+                count += 1
+        out[f"{name}_emails_per_s"] = round(count / (time.perf_counter() - start), 1)
+        out[f"{name}_emails"] = len(group)
+    return out
+
+
+def _has_attachment(message: Message) -> bool:
+    return any(part.get_filename() for part in message.parsed.walk())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="orderd.accuracy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--catalog", type=Path, default=CATALOG)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every email that is not exact")
+    parser.add_argument("--speed", action="store_true", help="also measure extraction speed")
+    args = parser.parse_args(argv)
+    report = run(args.corpus, args.catalog)
+    n = len(report.outcomes)
+    print(f"corpus: {n} emails in {args.corpus}")
+    print(f"order-level exact match: {report.exact_match:.1%} ({sum(o.exact for o in report.outcomes)}/{n})"
+          f"  floor {EXACT_MATCH_FLOOR:.0%}")
+    print(f"decision accuracy: {report.fields['decision']['accuracy']:.1%}")
+    for name in ("lines", "customer", "commitment_date", "client_order_ref", "language"):
+        s = report.fields[name]
+        print(f"  {name:<17} precision {s['precision']:.1%}  recall {s['recall']:.1%}"
+              f"  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+    wrong = report.wrong_confirmations
+    print(f"wrong confirmations: {len(wrong)}" + (f" ({', '.join(wrong)})" if wrong else ""))
+    reviews = [o for o in report.outcomes if o.got["decision"] == "needs_review"]
+    print(f"needs_review without a reason: {sum(1 for o in reviews if not o.reasons)}")
+    if args.verbose:
+        for o in report.outcomes:
+            if not o.exact:
+                bad = [f for f in FIELDS if not o.field_ok(f)]
+                print(f"- {o.name}: {', '.join(bad) or 'reasons'}\n    got   {o.got}\n    truth {o.truth}"
+                      f"\n    reasons {o.reasons}")
+    if args.speed:
+        print(f"extraction speed: {extraction_speed()}")
+    ok = report.exact_match >= EXACT_MATCH_FLOOR and not wrong
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The extraction engine: one email in, what the customer asked for out.
+
+    extract(message, catalog) -> Extraction
+
+Stages: MIME to text (mime), forwarded originals and quoted history and signatures (text), language
+(language), order lines (lines, with the catalog index of nlp), dates (dates), customer reference
+(refs), attachments (attachments). Everything is a pure function of the message and the catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message as EmailPart
+from email.utils import getaddresses
+
+from orderd.catalog import Catalog
+from orderd.extract.attachments import read_attachment
+from orderd.extract.dates import delivery_date
+from orderd.extract.language import SUPPORTED, detect
+from orderd.extract.lines import text_mentions
+from orderd.extract.mime import Body, read_body
+from orderd.extract.nlp import code_key, index_for
+from orderd.extract.refs import find_reference
+from orderd.extract.text import clean_body, split_inline_forward
+from orderd.records import Extraction, LineMention, Message
+
+__all__ = ["extract", "warm"]
+
+_INTENT = re.compile(
+    r"\b(order\w*|please (?:send|supply|deliver|ship|book|provide|dispatch)|we need|we'd like|we would like|"
+    r"we require|require|purchase|po\b|kindly|commande\w*|commander|livrer|merci de|besoin|veuillez|"
+    r"bestell\w*|liefern|benötigen|benoetigen|brauchen|bitte|pedido|necesitamos|enviar|solicit\w*|"
+    r"compra|quisiéramos|quisieramos|nos gustaría)\b",
+    re.I,
+)
+_QUESTION = re.compile(
+    r"\?|\b(do you have|could you (?:tell|let me know|send (?:us|me) (?:a )?(?:quote|price|catalog))|"
+    r"price list|quotation for|quote for|avez-vous|pourriez-vous|haben sie|könnten sie|tienen|podrían)\b",
+    re.I,
+)
+
+
+def extract(message: Message, catalog: Catalog) -> Extraction:
+    index = index_for(catalog)
+    body = read_body(message.parsed)
+    findings: list[str] = []
+    customer_email = customer_name = None
+    text = body.text
+    attachments = list(body.attachments)
+    if _is_internal(message.sender_email, catalog.email_domain):
+        original = _forwarded_original(body)
+        if original is not None:
+            customer_name, customer_email, text, extra = original
+            attachments += extra
+            findings.append(f"forwarded by {message.sender_email}; order placed by {customer_email}")
+    cleaned = clean_body(text)
+    subject = _strip_subject_prefixes(message.subject)
+    known = catalog.customer_by_email(customer_email or message.sender_email)
+    hint = known.lang.split("_")[0] if known else None
+    lang = detect(f"{subject}\n{cleaned}", hint)
+    rules_lang = lang if lang in SUPPORTED else (hint if hint in SUPPORTED else "en")
+    intent = bool(_INTENT.search(cleaned) or _INTENT.search(subject))
+
+    lines, asked = text_mentions(cleaned, index, rules_lang, "body", intent)
+    att_texts: list[str] = []
+    att_lines: list[LineMention] = []
+    for att in attachments:
+        found, att_text, notes = read_attachment(att, index, rules_lang)
+        att_lines += found
+        att_texts.append(att_text)
+        findings += notes
+    lines = _merge(lines, att_lines, findings)
+    if not lines and subject:
+        lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
+
+    base = message.date
+    when, date_notes = delivery_date([*cleaned.split("\n"), subject, *"\n".join(att_texts).split("\n")],
+                                     rules_lang, base)
+    findings += date_notes
+    ref = find_reference([subject, cleaned, *att_texts])
+    if ref and code_key(ref) in index.code_by_key:
+        ref = None  # "order DC-1001" names a product, not a PO
+    for i, line in enumerate(lines, 1):
+        if line.qty == 0:
+            findings.append(f"quantity 0 on line {i}")
+    is_question = not any(line.qty for line in lines) and bool(asked or _QUESTION.search(cleaned))
+    if asked and not lines:
+        findings.append("asks about products without ordering them")
+    return Extraction(
+        language=lang,
+        body_text=cleaned,
+        lines=lines,
+        client_order_ref=ref,
+        commitment_date=when,
+        customer_email=customer_email,
+        customer_name=customer_name,
+        findings=findings,
+        attachments=attachments,
+        is_question=is_question,
+    )
+
+
+def _is_internal(sender: str, domain: str) -> bool:
+    if not domain or "@" not in sender:
+        return False
+    host = sender.rsplit("@", 1)[1].lower()
+    return host == domain.lower() or host.endswith("." + domain.lower())
+
+
+def _strip_subject_prefixes(subject: str) -> str:
+    return re.sub(r"^\s*((re|fw|fwd|tr|wg|aw|rv|res|sv)\s*:\s*)+", "", subject, flags=re.I)
+
+
+def _forwarded_original(body: Body) -> tuple[str, str, str, list] | None:
+    """(name, email, text, attachments) of the original a colleague forwarded, if any."""
+    if body.forwarded:
+        inner = body.forwarded[0]
+        name, email = _from_header(inner)
+        inner_body = read_body(inner)
+        return name, email, inner_body.text, inner_body.attachments
+    fwd = split_inline_forward(body.text)
+    if fwd is not None and fwd.sender_email:
+        return fwd.sender_name, fwd.sender_email, fwd.body, []
+    return None
+
+
+def _from_header(part: EmailPart) -> tuple[str, str]:
+    try:
+        pairs = getaddresses([str(part.get("From", ""))])
+    except Exception:
+        return "", ""
+    for name, addr in pairs:
+        if "@" in addr:
+            return name.strip(), addr.strip().lower()
+    return "", ""
+
+
+def _merge(body: list[LineMention], attached: list[LineMention], findings: list[str]) -> list[LineMention]:
+    """Attachments are usually the order itself and the body a summary of it: lines repeated in both
+    count once."""
+    if not attached:
+        return body
+    if not body:
+        return attached
+    seen = {(_key(m.product_text), m.qty) for m in attached}
+    extra = [m for m in body if (_key(m.product_text), m.qty) not in seen]
+    if extra:
+        findings.append("order lines both in the message and in an attachment; all were kept")
+    return attached + extra
+
+
+def _key(text: str) -> str:
+    return code_key(text)
+
+
+def warm(catalog: Catalog) -> None:
+    """Build the catalog index, the four spaCy pipelines and the language model now (about a second),
+    so the first message of a session does not pay for it inside SMTP DATA."""
+    index = index_for(catalog)
+    for lang in SUPPORTED:
+        index.name_spans("warm up", lang)
+    detect("warm up the language identifier with a sentence")

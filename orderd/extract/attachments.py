@@ -1,0 +1,140 @@
+"""Order lines from attachments: CSV (dialect sniffed), XLSX (openpyxl), PDF (pypdf text layer).
+
+Each reader is a pure function of the bytes, safe to run in an executor thread. Size caps keep a
+hostile spreadsheet from stalling an SMTP session; flagged attachments are never opened.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from orderd.extract.lines import split_cells, table_rows, text_mentions
+from orderd.extract.nlp import CatalogIndex
+from orderd.records import Attachment, LineMention
+
+MAX_ROWS = 500
+MAX_PDF_PAGES = 10
+MAX_BYTES = 5_000_000
+
+
+def kind_of(att: Attachment) -> str | None:
+    name = att.filename.lower()
+    ctype = att.content_type.lower()
+    if name.endswith((".csv", ".tsv")) or ctype in ("text/csv", "text/tab-separated-values"):
+        return "csv"
+    if name.endswith(".xlsx") or "spreadsheetml" in ctype:
+        return "xlsx"
+    if name.endswith(".pdf") or ctype == "application/pdf":
+        return "pdf"
+    if name.endswith(".txt") or ctype == "text/plain":
+        return "txt"
+    return None
+
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    text = _decode(data[:MAX_BYTES])
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=";,\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = []
+    for i, row in enumerate(csv.reader(io.StringIO(text), dialect)):
+        if i >= MAX_ROWS:
+            break
+        rows.append([c.strip() for c in row])
+    return rows
+
+
+def xlsx_rows(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook  # imported here: only mails with spreadsheets pay for it
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    rows: list[list[str]] = []
+    try:
+        for ws in wb.worksheets[:3]:
+            for row in ws.iter_rows(values_only=True):
+                if len(rows) >= MAX_ROWS:
+                    break
+                rows.append([_cell(v) for v in row])
+            rows.append([])
+    finally:
+        wb.close()
+    return rows
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    pages = []
+    for page in reader.pages[:MAX_PDF_PAGES]:
+        try:
+            pages.append(page.extract_text(extraction_mode="layout") or "")
+        except Exception:
+            pages.append(page.extract_text() or "")
+    # layout mode keeps columns apart with runs of spaces; tidy very wide gaps
+    return "\n".join(re.sub(r"[ ]{3,}", "   ", p) for p in pages)
+
+
+def attachment_text(att: Attachment) -> str:
+    """The readable text of an attachment (for references and dates), empty when not readable."""
+    kind = kind_of(att)
+    try:
+        if kind == "pdf":
+            return pdf_text(att.data)
+        if kind in ("csv", "txt"):
+            return _decode(att.data[:MAX_BYTES])
+        if kind == "xlsx":
+            return "\n".join(" | ".join(r) for r in xlsx_rows(att.data))
+    except Exception:
+        return ""
+    return ""
+
+
+def read_attachment(att: Attachment, index: CatalogIndex, lang: str) -> tuple[list[LineMention], str, list[str]]:
+    """Lines, text and findings of one attachment. Never raises: a broken file is a finding."""
+    source = f"attachment:{att.filename}"
+    if att.flagged:
+        return [], "", [f"attachment {att.filename} not opened ({att.flagged})"]
+    kind = kind_of(att)
+    if kind is None:
+        return [], "", []
+    if len(att.data) > MAX_BYTES:
+        return [], "", [f"attachment {att.filename} too large to read"]
+    try:
+        if kind == "csv":
+            rows = csv_rows(att.data)
+            lines, _ = table_rows(rows, lang, source)
+            return lines, "\n".join(" | ".join(r) for r in rows), []
+        if kind == "xlsx":
+            rows = xlsx_rows(att.data)
+            lines, _ = table_rows(rows, lang, source)
+            return lines, "\n".join(" | ".join(r) for r in rows), []
+        text = pdf_text(att.data) if kind == "pdf" else _decode(att.data[:MAX_BYTES])
+        lines, _ = text_mentions(text, index, lang, source, order_intent=True)
+        if not lines:  # a PDF table whose columns collapsed to single spaces
+            rows = [split_cells(ln) or [] for ln in text.split("\n")]
+            lines, _ = table_rows(rows, lang, source)
+        return lines, text, []
+    except Exception as exc:  # a corrupt file must not fail the message
+        return [], "", [f"attachment {att.filename} could not be read ({type(exc).__name__})"]

@@ -1,0 +1,194 @@
+"""The requested delivery date: found on lines with a delivery cue word, absolute or relative,
+resolved against the message's Date header; day/month order by language unless unambiguous."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from orderd.extract.numbers import fold, parse_number
+
+CUES = re.compile(
+    r"\b(deliver\w*|delivery|ship\w*|dispatch\w*|arriv\w*|need(?:ed)?\s+(?:\w+\s+){0,3}(?:by|on|before)|"
+    r"required|require[sd]?\s+by|due|no later than|latest|by|before|until|eta|lead time|"
+    r"livr\w*|exp[ée]di\w*|pour le|avant le|d'ici|au plus tard|"
+    r"liefer\w*|lieferung|bis|spätestens|spaetestens|benötigt|zustell\w*|versand\w*|anlieferung|termin|"
+    r"entreg\w*|env[ií]o|enviar|antes del?|para el|a m[aá]s tardar|plazo)\b",
+    re.I,
+)
+# Lines that carry other dates: these never give the delivery date unless a cue says so.
+_OTHER_DATE = re.compile(r"\b(order date|date of order|invoice|datum der bestellung|bestelldatum|"
+                         r"date de commande|fecha de pedido|sent|gesendet|envoy[ée]|enviado)\b", re.I)
+
+MONTHS: dict[str, int] = {}
+for _i, _names in enumerate([
+    "january jan janvier janv januar jan enero ene",
+    "february feb fevrier fevr fev februar febrero",
+    "march mar mars marz maerz marzo",
+    "april apr avril avr abril abr",
+    "may mai mayo",
+    "june jun juin juni junio",
+    "july jul juillet juil juli julio",
+    "august aug aout agosto ago",
+    "september sep sept septembre septiembre setiembre",
+    "october oct octobre oktober okt octubre",
+    "november nov novembre noviembre",
+    "december dec decembre dezember dez diciembre dic",
+], start=1):
+    for _n in _names.split():
+        MONTHS[_n] = _i
+
+WEEKDAYS: dict[str, int] = {}
+for _i, _names in enumerate([
+    "monday mon lundi montag lunes", "tuesday tue mardi dienstag martes",
+    "wednesday wed mercredi mittwoch miercoles", "thursday thu jeudi donnerstag jueves",
+    "friday fri vendredi freitag viernes", "saturday sat samedi samstag sabado",
+    "sunday sun dimanche sonntag domingo",
+]):
+    for _n in _names.split():
+        WEEKDAYS[_n] = _i
+
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WD_ALT = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_NUM_WORD = r"\d+|one|two|three|four|five|six|eight|ten|deux|trois|quatre|cinq|six|huit|dix|zwei|drei|vier|" \
+            r"funf|sechs|acht|zehn|dos|tres|cuatro|cinco|seis|ocho|diez|a|an|un|une|einer|einem|una"
+
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})(?![\d])")
+_NUMERIC_NOYEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(?!\d)")
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|e|\.|º)?\s+(?:of\s+|de\s+)?({_MONTH_ALT})\.?"
+                        rf"(?:,?\s+(?:de\s+)?(\d{{4}}))?\b")
+_MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
+_IN_N = re.compile(rf"\b(?:in|within|dans|sous|d'ici|en|innerhalb von|binnen)\s+({_NUM_WORD})\s+"
+                   r"(days?|weeks?|jours?|semaines?|tagen?|wochen?|d[ií]as|semanas?|months?|mois|monaten?|meses)\b")
+_WEEKDAY = re.compile(rf"\b(?:(next|this|coming|prochain|ce|nächsten|nachsten|kommenden|diesen|el próximo|"
+                      rf"el proximo|este|próximo|proximo)\s+)?({_WD_ALT})\b(?:\s+(prochain|qui vient|next week|"
+                      r"nächste woche|de la semana que viene|que viene|próximo|proximo))?", re.I)
+_END_MONTH = re.compile(r"\b(end of (?:the |this )?month|end of month|month end|fin (?:du |de )?mois|"
+                        r"ende (?:des |dieses )?monats|monatsende|fin(?:al)?(?:es)? de(?:l)? mes)\b", re.I)
+_NEXT_WEEK = re.compile(r"\b(week after next|(?:ü|u)bern(?:ä|a)chste[rn]? woche|dans deux semaines|"
+                        r"next week|semaine prochaine|n(?:ä|a)chste[rn]? woche|la pr(?:ó|o)xima semana|"
+                        r"la semana que viene|tomorrow|demain|morgen|mañana|manana)\b", re.I)
+_CW = re.compile(r"\b(?:kw|cw|week|semaine|woche|semana|wk)\.?\s*(\d{1,2})(?:\s*/\s*(\d{2,4}))?\b", re.I)
+
+_DMY_LANGS = {"fr", "de", "es", "it", "pt", "nl"}
+
+
+def _year(y: str | None, base: date) -> int:
+    if not y:
+        return base.year
+    n = int(y)
+    return n + 2000 if n < 100 else n
+
+
+def _safe(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _future(d: date | None, base: date, explicit_year: bool) -> date | None:
+    """A date without a year that already passed means next year's."""
+    if d is not None and not explicit_year and d < base - timedelta(days=7):
+        return _safe(d.year + 1, d.month, d.day)
+    return d
+
+
+def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
+    """The first date written in text, and whether its day/month order was a guess."""
+    f = fold(text)
+    m = _ISO.search(f)
+    if m:
+        return _safe(int(m.group(1)), int(m.group(2)), int(m.group(3))), False
+    m = _NUMERIC.search(f)
+    if m:
+        a, b, y = int(m.group(1)), int(m.group(2)), _year(m.group(3), base)
+        if a > 12:
+            return _safe(y, b, a), False
+        if b > 12:
+            return _safe(y, a, b), False
+        dmy = lang in _DMY_LANGS or "." in m.group(0) or lang != "en"
+        d = _safe(y, b, a) if dmy else _safe(y, a, b)
+        return d, a != b and lang == "en" and "." not in m.group(0)
+    m = _DAY_MONTH.search(f)
+    if m:
+        d = _safe(_year(m.group(3), base), MONTHS[m.group(2)], int(m.group(1)))
+        return _future(d, base, bool(m.group(3))), False
+    m = _MONTH_DAY.search(f)
+    if (m and m.group(1) not in ("may", "mar", "sat", "sun")) or (m and m.group(3)):
+        d = _safe(_year(m.group(3), base), MONTHS[m.group(1)], int(m.group(2)))
+        return _future(d, base, bool(m.group(3))), False
+    m = _NUMERIC_NOYEAR.search(f)
+    if m and lang in _DMY_LANGS:
+        d = _safe(base.year, int(m.group(2)), int(m.group(1)))
+        return _future(d, base, False), False
+    return _relative(f, base), False
+
+
+def _relative(f: str, base: date) -> date | None:
+    m = _IN_N.search(f)
+    if m:
+        n = parse_number(m.group(1), "en") or parse_number(m.group(1), "fr") or parse_number(m.group(1), "de") \
+            or parse_number(m.group(1), "es") or 1
+        unit = m.group(2)
+        if unit.startswith(("week", "semaine", "woche", "semana")):
+            return base + timedelta(weeks=int(n))
+        if unit.startswith(("month", "mois", "monat", "mes")):
+            month = base.month - 1 + int(n)
+            return _safe(base.year + month // 12, month % 12 + 1, min(base.day, 28))
+        return base + timedelta(days=int(n))
+    m = _END_MONTH.search(f)
+    if m:
+        nxt = date(base.year + (base.month == 12), base.month % 12 + 1, 1)
+        return nxt - timedelta(days=1)
+    m = _NEXT_WEEK.search(f)
+    if m:
+        word = m.group(1)
+        if word in ("tomorrow", "demain", "morgen", "mañana", "manana"):
+            return base + timedelta(days=1)
+        monday = base - timedelta(days=base.weekday())
+        weeks = 2 if re.search(r"after next|bern|deux", word) else 1
+        return monday + timedelta(weeks=weeks)
+    m = _WEEKDAY.search(f)
+    if m:
+        target = WEEKDAYS[m.group(2)]
+        ahead = (target - base.weekday()) % 7 or 7
+        modifier = (m.group(1) or "") + " " + (m.group(3) or "")
+        if re.search(r"next week|nächste woche|nachste woche|semana que viene", modifier) or (
+            "next" in modifier and ahead < 3
+        ):
+            ahead += 7 if ahead < 7 else 0
+        return base + timedelta(days=ahead)
+    m = _CW.search(f)
+    if m and 1 <= int(m.group(1)) <= 53:
+        year = _year(m.group(2), base)
+        try:
+            return date.fromisocalendar(year, int(m.group(1)), 1)
+        except ValueError:
+            return None
+    return None
+
+
+def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[date | None, list[str]]:
+    """The requested delivery date and findings about it (ambiguous order, in the past)."""
+    today = (base or datetime.now()).date()
+    findings: list[str] = []
+    for line in lines:
+        cue = CUES.search(line)
+        if not cue:
+            continue
+        if _OTHER_DATE.search(line) and not re.search(r"deliver|livr|liefer|entreg|ship", line, re.I):
+            continue
+        tail = line[cue.start():]
+        found, guessed = parse_date_in(tail, lang, today)
+        if found is None:
+            found, guessed = parse_date_in(line, lang, today)
+        if found is None:
+            continue
+        if guessed:
+            findings.append(f"delivery date '{line.strip()}' could be read day-first or month-first")
+        if found < today:
+            findings.append(f"requested delivery date {found.isoformat()} is in the past")
+        return found, findings
+    return None, findings

@@ -1,0 +1,501 @@
+"""Order lines from cleaned text: tables with a header row, product mentions with their quantity,
+key/value forms ("Product: …" / "Quantity: …") and "<qty> <unit> <words>" lines naming something
+the catalog does not know (which must be reported, not dropped).
+
+The quantity is looked for next to the product mention, and numbers that are something else (prices,
+dates, phone numbers, order numbers, postcodes, line numbers) are excluded by their context.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+from orderd.extract.nlp import CatalogIndex
+from orderd.extract.numbers import (
+    NUMBER_RE,
+    NUMBER_WORD_RE,
+    UNIT_BEFORE_RE,
+    UNIT_RE,
+    UNITS,
+    fold,
+    normalize_unit,
+    parse_number,
+)
+from orderd.records import LineMention
+
+# --- tables -------------------------------------------------------------------------------------
+
+_QTY_HDR = re.compile(
+    r"^(qty|qte|quantity|quantities|quantite|menge|anzahl|stuckzahl|stk|cantidad|cant|cdad|uds|unidades|"
+    r"units|pcs|pieces|nombre|amount ordered|order qty|ordered|bestellmenge|qty ordered)\.?$"
+)
+_CODE_HDR = re.compile(
+    r"^(code|ref|reference|ref\.|item|item no|item #|item number|part|part no|part number|part #|p/n|pn|"
+    r"article|art|art nr|artikel|artikelnummer|artikel nr|art\.?-?nr\.?|sku|product code|product id|"
+    r"product ref|codigo|referencia|ref\. article|reference article|n° article|no article|"
+    r"material|materialnummer|our code|your code|code article|catalog no|cat no)\.?$"
+)
+_DESC_HDR = re.compile(
+    r"^(description|product|products|designation|bezeichnung|beschreibung|produit|producto|descripcion|"
+    r"item description|artikelbezeichnung|name|product name|libelle|articulo|article description|"
+    r"produkt|ware|concepto)\.?$"
+)
+_TOTAL_ROW = re.compile(r"^\s*(sub-?total|total|summe|gesamt|zwischensumme|montant|importe|suma|tva|vat"
+                        r"|mwst|iva|shipping|freight|port)\b", re.I)
+
+
+def split_cells(line: str) -> list[str] | None:
+    """Cells of a table row written with pipes, tabs, semicolons or wide gaps; None if not a row."""
+    if "|" in line:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    elif "\t" in line:
+        cells = [c.strip() for c in line.split("\t")]
+    elif re.search(r"\S {2,}\S", line.strip()):
+        cells = [c.strip() for c in re.split(r" {2,}", line.strip())]
+    else:
+        return None
+    cells = [c for c in cells]
+    return cells if len(cells) >= 2 else None
+
+
+@dataclass
+class Header:
+    qty: int
+    code: int | None
+    desc: int | None
+    ncells: int
+
+
+def header_of(cells: list[str]) -> Header | None:
+    qty = code = desc = None
+    for i, cell in enumerate(cells):
+        c = re.sub(r"\s+", " ", fold(cell).strip(" :*#.")).replace(".", "") if cell else ""
+        c2 = re.sub(r"\s+", " ", fold(cell).strip(" :*")) if cell else ""
+        if qty is None and (_QTY_HDR.match(c) or _QTY_HDR.match(c2)):
+            qty = i
+        elif code is None and (_CODE_HDR.match(c) or _CODE_HDR.match(c2)):
+            code = i
+        elif desc is None and (_DESC_HDR.match(c) or _DESC_HDR.match(c2)):
+            desc = i
+    if qty is None or (code is None and desc is None):
+        return None
+    return Header(qty, code, desc, len(cells))
+
+
+def row_mention(cells: list[str], header: Header, lang: str, source: str, text: str) -> LineMention | None:
+    """One table row as a line; None for rows that are not items (totals, blanks, separators)."""
+    if all(re.fullmatch(r"[-=:+ ]*", c) for c in cells):
+        return None
+    if _TOTAL_ROW.match(" ".join(cells)):
+        return None
+    parts = []
+    for idx in (header.code, header.desc):
+        if idx is not None and idx < len(cells) and cells[idx].strip():
+            parts.append(cells[idx].strip())
+    if not parts:
+        return None
+    product_text = " ".join(parts)
+    if not re.search(r"[A-Za-z0-9]", product_text):
+        return None
+    qty_cell = cells[header.qty].strip() if header.qty < len(cells) else ""
+    qty, unit, conf = _qty_from_cell(qty_cell, lang)
+    return LineMention(text=text.strip(), product_text=product_text, qty=qty, uom=unit,
+                       confidence=conf, source=source)
+
+
+def _qty_from_cell(cell: str, lang: str) -> tuple[float | None, str | None, float]:
+    m = re.fullmatch(rf"\s*(\d[\d.,' ]*)\s*((?:{UNITS})\.?)?\s*", cell, re.I)
+    if m:
+        value = parse_number(m.group(1).strip(), lang)
+        if value is not None:
+            return value, normalize_unit(m.group(2)) or "Units", 1.0
+    value = parse_number(cell, lang) if cell else None
+    if value is not None:
+        return value, "Units", 0.95
+    return None, None, 0.5
+
+
+def table_rows(rows: list[list[str]], lang: str, source: str) -> tuple[list[LineMention], set[int]]:
+    """Lines from rows (plain-text tables, CSV, spreadsheets): the first header row names the
+    columns; returns the mentions and the indices of rows consumed."""
+    mentions: list[LineMention] = []
+    used: set[int] = set()
+    header: Header | None = None
+    for i, cells in enumerate(rows):
+        if header is None:
+            header = header_of(cells)
+            if header is not None:
+                used.add(i)
+            continue
+        if len(cells) < 2 or len([c for c in cells if c.strip()]) < 2:
+            if mentions:  # the table ended
+                header = None
+            continue
+        mention = row_mention(cells, header, lang, source, " | ".join(cells))
+        used.add(i)
+        if mention is not None:
+            mentions.append(mention)
+    return mentions, used
+
+
+# --- quantities next to a mention ---------------------------------------------------------------
+
+_CURRENCY = r"(?:€|\$|£|eur|euro|euros|usd|chf|gbp|fr\.|sfr|dollars?)"
+_BAD_AFTER = re.compile(
+    rf"^\s*(?:{_CURRENCY}|%|mm\b|cm\b|m\b|kg\b|g\b|t\b|h\b|hrs?\b|min\b|days?\b|jours?\b|tage?n?\b|d[ií]as\b|"
+    r"weeks?\b|semaines?\b|wochen?\b|semanas?\b|months?\b|mois\b|monate?n?\b|mes(es)?\b|years?\b|"
+    r"ans?\b|jahre?n?\b|años?\b|st\b|th\b|nd\b|rd\b|er\b|e\b|ème\b|º|°|/\d|\.\d|,\d|:\d|-\d)",
+    re.I,
+)
+_BAD_BEFORE = re.compile(
+    rf"(?:{_CURRENCY}|@|\bat|\bà|\bzu|\bje|\bprice|\bpreis|\bprix|\bprecio|\btotal|#|\bno\.?|\bnr\.?|n°|"
+    r"\bnum(?:ber|ero|éro)?\.?|\bref\.?|\bpo|\border|\binvoice|\brechnung|\bfacture|\bfactura|\btel\.?|"
+    r"\bphone|\bfax|\bmobile|\btél\.?|\+|\bkw|\bweek|\bsemaine|\bwoche|\bsemana|\bplant|\bwerk|\busine|"
+    r"\bhall|\bhalle|\bgate|\btor|\bdock|\bquai|\bmuelle|\bbay|\broom|\bfloor|\bstock|\blot|\bbatch|"
+    r"\bversion|\brev\.?|\bv|\bstr\.?|\bstraße|\bstrasse|\brue|\bcalle|\bavenue|\bav\.?|\bstreet|\broad|"
+    r"\bbox|\bpostfach|\bbp|\bcp|\bplz|\bzip|\bsince|\bseit|\bdepuis|\bdesde|\bthe|\bcon|\bvat|\biban)"
+    r"\s*[:.]?\s*$",
+    re.I,
+)
+_SEPARATORS = re.compile(r"[,;]|\s(?:and|und|et|y|plus|as well as|sowie|ainsi que|also)\s|\s[+&]\s", re.I)
+_ADJACENT_BEFORE = re.compile(
+    r"^\s*(?:(?:x|×|of|of the|of our|of your|off|de|des|d'|du|de la|del|de los|de las|von|vom|der|die|"
+    r"pcs|pieces|units|stück|stk|pièces|unidades|uds|more|further|additional|weitere|extra|more of the|"
+    r"new|neue|nuevos?|nouvelles?|nouveaux)\.?\s+)*$",
+    re.I,
+)
+
+
+@dataclass
+class Candidate:
+    start: int
+    end: int
+    value: float
+    score: int  # 3: unit or cue, 2: right next to the product, 1: somewhere in the clause
+    unit: str | None
+
+
+def _dates_spans(text: str) -> list[tuple[int, int]]:
+    pattern = (r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.\s?\d{1,2}\.(?!\d)|\d{1,2}(?:st|nd|rd|th|er|\.)?\s+"
+               r"(?:of\s+)?(?:de\s+)?[A-Za-zéûäöüñ]{3,}\.?(?:\s+(?:de\s+)?\d{4})?|[A-Za-zéûäöüñ]{3,}\.?\s+\d{1,2}"
+               r"(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}:\d{2}")
+    spans = []
+    for m in re.finditer(pattern, text):
+        if _is_date_like(m.group(0)):
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+_MONTHS = re.compile(
+    r"(jan|feb|fév|fev|mär|mar|apr|avr|abr|may|mai|jun|juin|jul|juil|aug|aoû|aou|ago|sep|oct|okt|nov|dec|déc|"
+    r"dez|dic|ene|janv|févr|mars|juni|juli|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+    r"octubre|noviembre|diciembre)",
+    re.I,
+)
+
+
+def _is_date_like(text: str) -> bool:
+    if re.search(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}:\d{2}|\d{1,2}\.\s?\d{1,2}\.$", text):
+        return True
+    words = re.findall(r"[A-Za-zéûäöüñ]{3,}", text)
+    return any(_MONTHS.fullmatch(w[:3]) or _MONTHS.fullmatch(w) for w in words) and bool(
+        any(_MONTHS.match(w) and len(w) <= 10 for w in words)
+    )
+
+
+def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
+                    anchor: tuple[int, int]) -> list[Candidate]:
+    """Numbers in text that may be this mention's quantity, scored by what surrounds them."""
+    folded = fold(text)
+    spans = [(m.start(1), m.end(1), m.group(1)) for m in NUMBER_RE.finditer(text)]
+    word_re = NUMBER_WORD_RE.get(lang, NUMBER_WORD_RE["en"])
+    spans += [(m.start(), m.end(), m.group(0)) for m in word_re.finditer(folded)]
+    blocked = blocked + _dates_spans(text)
+    out: list[Candidate] = []
+    for start, end, token in spans:
+        if any(s < end and start < e for s, e in blocked):
+            continue
+        value = parse_number(token, lang)
+        if value is None:
+            continue
+        before, after = text[:start], text[end:]
+        if _BAD_AFTER.match(after) and not UNIT_RE.match(after):
+            continue
+        if _BAD_BEFORE.search(before[-14:]) and not UNIT_BEFORE_RE.search(before):
+            continue
+        digits = re.sub(r"\D", "", token)
+        if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not UNIT_RE.match(after):
+            continue  # phone fragments, postcodes, order numbers
+        if re.fullmatch(r"\d+[.,]\d{2}", token) and not UNIT_RE.match(after):
+            continue  # 145.00: a price
+        if re.match(r"^\s*[.)]\s", after) and not before.strip().strip("-*•|"):
+            continue  # "1. DC-1001 …": an enumeration
+        unit_m = UNIT_RE.match(after)
+        if unit_m and unit_m.group(0).strip().lower() in ("x", "×") and end <= anchor[0]:
+            score, unit = 3, "Units"  # "2 x DC-1001"
+        elif unit_m and unit_m.group(0).strip().lower() in ("x", "×"):
+            score, unit = 1, None  # "DC-1001 4 x 2" is too odd to trust
+        elif unit_m:
+            score, unit = 3, normalize_unit(unit_m.group(0))
+        elif UNIT_BEFORE_RE.search(before[-12:]):
+            score, unit = 3, "Units"
+        elif start >= anchor[1] and re.fullmatch(r"\s*[:=\-–|]?\s*(?:\()?", text[anchor[1]:start]):
+            score, unit = 2, None  # "DC-1001: 5", "DC-1001 - 5", "DC-1001 | 5"
+        elif end <= anchor[0] and _ADJACENT_BEFORE.match(text[end:anchor[0]]):
+            score, unit = 2, None  # "250 gearbox housings", "250 of the gearbox housings"
+        else:
+            score, unit = 1, None
+        out.append(Candidate(start, end, value, score, unit))
+    return out
+
+
+def pick_quantity(cands: list[Candidate], anchor: tuple[int, int]) -> tuple[float | None, str | None, float]:
+    """The quantity and how sure we are: a unit-marked number beats one merely next to the product;
+    two different equally good numbers leave the quantity in doubt (low confidence)."""
+    if not cands:
+        return None, None, 0.0
+    best = max(c.score for c in cands)
+    top = [c for c in cands if c.score == best]
+    values = {c.value for c in top}
+
+    def dist(c: Candidate) -> int:
+        return anchor[0] - c.end if c.end <= anchor[0] else c.start - anchor[1]
+
+    chosen = min(top, key=dist)
+    if len(values) > 1:
+        return chosen.value, chosen.unit or "Units", 0.5
+    conf = {3: 1.0, 2: 0.95, 1: 0.7}[best]
+    return chosen.value, chosen.unit or "Units", conf
+
+
+# --- product mentions in lines ------------------------------------------------------------------
+
+@dataclass
+class Anchor:
+    start: int
+    end: int
+    code: str | None  # our default_code when recognised
+    kind: str  # "code" or "name"
+
+
+def anchors_in(line: str, index: CatalogIndex, lang: str) -> list[Anchor]:
+    codes = [Anchor(s, e, c, "code") for s, e, c in index.code_spans(line)]
+    names = [Anchor(s, e, c, "name") for s, e, c in index.name_spans(line, lang)]
+    names = [n for n in names if not any(a.start < n.end and n.start < a.end for a in codes)]
+    return sorted(codes + names, key=lambda a: a.start)
+
+
+def group_items(anchors: list[Anchor]) -> list[list[Anchor]]:
+    """A row "DC-1001 Aluminium gearbox housing 5" names one item twice: a line with one code and
+    names is one item; otherwise every anchor is its own item."""
+    codes = [a for a in anchors if a.kind == "code"]
+    if len(codes) == 1:
+        return [anchors]
+    if len(codes) > 1:
+        return [[a] for a in codes]
+    return [[a] for a in anchors]
+
+
+def _regions(line: str, items: list[list[Anchor]]) -> list[tuple[int, int]]:
+    """Each item's part of the line: cut between items at a separator (",", "and", "+") or, failing
+    that, just before the next item's own leading quantity."""
+    bounds = [0]
+    for prev, nxt in pairwise(items):
+        gap_start, gap_end = prev[-1].end, nxt[0].start
+        gap = line[gap_start:gap_end]
+        seps = list(_SEPARATORS.finditer(gap))
+        if seps:
+            cut = gap_start + seps[-1].start()
+        else:
+            m = re.search(rf"(\d[\d.,]*|\w+)\s*(?:{UNITS})?\.?\s*(?:of\s+)?$", gap, re.I)
+            cut = gap_start + (m.start() if m and m.start() > 0 else len(gap) // 2)
+        bounds.append(cut)
+    bounds.append(len(line))
+    return list(pairwise(bounds))
+
+
+_QUESTION_START = re.compile(
+    r"^\s*(do you|can you|could you|would you|is there|are there|what|when|how|why|which|have you|"
+    r"avez-vous|pouvez-vous|est-ce que|quel|quelle|quand|combien|haben sie|können sie|koennen sie|"
+    r"wann|wie|was|welche|gibt es|tienen|tiene|pueden|puede|cuándo|cuando|cuánto|cuanto|qué|que|hay)\b",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"\b(please|kindly|supply|send|deliver|ship|book|dispatch|livrer|envoyer|exp[ée]dier|fournir|liefern|"
+    r"schicken|senden|zusenden|enviar|enviarnos|suministrar|entregar|mandar)\b", re.I)
+_ENQUIRY = re.compile(
+    r"\b(quote|quotation|price|prices|pricing|cost|stock|lead time|availab\w*|catalog\w*|sample|devis|prix|"
+    r"tarif|disponib\w*|d[ée]lai|angebot|preis\w*|lieferzeit|verfügbar\w*|lager|cotizaci[oó]n|precio\w*|"
+    r"plazo|muestra)\b", re.I)
+
+
+def is_request(sentence: str) -> bool:
+    """"Could you please supply 8 x DC-1003?" orders; "could you send a quote for 8?" asks."""
+    return bool(_REQUEST.search(sentence)) and not _ENQUIRY.search(sentence)
+
+
+_NEGATED = re.compile(
+    r"\b(don'?t|do not|no longer|not need|cancel|without|remove|instead of|keine?n?|nicht|streichen|"
+    r"storn|ne .{0,20}pas|plus besoin|annul|sans|no necesit|cancel|sin|anular|en lugar de|statt)\b",
+    re.I,
+)
+_QTY_LABEL = re.compile(
+    r"^\s*[-*•]?\s*(?:quantity|qty|qté|quantité|menge|anzahl|stückzahl|cantidad|amount|nombre)\s*[:=]\s*(.+)$",
+    re.I,
+)
+_PRODUCT_LABEL = re.compile(
+    r"^\s*[-*•]?\s*(?:product(?:\s*(?:id|code|name|ref(?:erence)?))?|item|article|artikel(?:nummer|nr\.?)?|"
+    r"art\.?-?nr\.?|référence|reference|ref\.?|produit|producto|referencia|código|codigo|part(?:\s*no\.?)?|"
+    r"sku|material)\s*[:=#]\s*(.+)$",
+    re.I,
+)
+_GENERIC = re.compile(
+    r"(?<![\w.,])(\d[\d.,]*|[A-Za-zäöüéèàñ-]+)\s*(?:x|×|pcs|pc|pieces|units|stück|stk|pièces|pcs|unidades|uds|"
+    r"unités|ea|nos)\.?\s+(?:of\s+(?:the\s+)?|de\s+|d'|des\s+|del\s+|de\s+la\s+|x\s+)?"
+    r"(?P<prod>[A-Za-z0-9äöüßéèêàâçñáíóú][\w\-/ .äöüßéèêàâçñáíóú'’]*?)"
+    r"(?=\s*(?:[,;:(]|\.(?:\s|$)|\s(?:for|by|at|@|to|until|à|pour|für|bis|para|antes|avant|a|zu|je|each|"
+    r"à|per|please|bitte|svp|s'il|por favor)\b|\?|!|$))",
+    re.I,
+)
+_GENERIC_AFTER = re.compile(
+    r"^\s*(?:[-*•·]|\d+[.)])\s*(?P<prod>[A-Za-z][\w\-/ .äöüßéèêàâçñáíóú']*?)\s*(?:[:=×x–-])\s*"
+    rf"(?P<qty>\d[\d.,]*)\s*(?:{UNITS})?\.?\s*$",
+    re.I,
+)
+_NOT_PRODUCT = re.compile(
+    r"^(days?|weeks?|months?|years?|jours?|semaines?|mois|tage?n?|wochen?|monate?n?|d[ií]as?|semanas?|meses|"
+    r"times?|fois|mal|veces|hours?|heures?|stunden?|horas?|per|each|pallets?|of them|of these|more|"
+    r"the same|le même|la même|dasselbe|lo mismo|%|percent)\b",
+    re.I,
+)
+
+
+def _clean_product_text(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip(" .-:;,")
+    return re.sub(r"^(?:of the|of|the|de la|des|de|du|der|die|das|el|la|los|las|le|les)\s+", "", text,
+                  flags=re.I)
+
+
+def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
+                  order_intent: bool) -> tuple[list[LineMention], bool]:
+    """Mentions in one line of text; the flag says the line asked a question about products."""
+    anchors = anchors_in(line, index, lang)
+    stripped = line.strip()
+    question = (stripped.endswith("?") or bool(_QUESTION_START.match(stripped) and "?" in stripped)) \
+        and not is_request(stripped)
+    if not anchors:
+        return _generic_mentions(line, lang, source), question and False
+    if question:
+        return [], True
+    items = group_items(anchors)
+    mentions = []
+    regions = _regions(line, items)
+    blocked = [(a.start, a.end) for a in anchors]
+    for item, (r0, r1) in zip(items, regions, strict=False):
+        region = line[r0:r1]
+        if _NEGATED.search(fold(region)):
+            continue
+        a0, a1 = item[0].start - r0, item[-1].end - r0
+        cands = find_candidates(region, lang, [(s - r0, e - r0) for s, e in blocked], (a0, a1))
+        qty, unit, conf = pick_quantity(cands, (a0, a1))
+        product_text = " ".join(line[a.start:a.end] for a in item)
+        if qty is None and not order_intent:
+            continue
+        mentions.append(LineMention(text=stripped, product_text=product_text, qty=qty, uom=unit,
+                                    confidence=conf if qty is not None else 0.5, source=source))
+    # "… 250 grips, and 3 x titanium flanges": unknown items beside known ones still count
+    masked = list(line)
+    for a in anchors:
+        masked[a.start:a.end] = "§" * (a.end - a.start)
+    for extra in _generic_mentions("".join(masked), lang, source):
+        if "§" not in extra.product_text:
+            extra.text = stripped
+            mentions.append(extra)
+    return mentions, False
+
+
+def _generic_mentions(line: str, lang: str, source: str) -> list[LineMention]:
+    """"3 x titanium flanges" names no catalog product but is plainly an order line: keep it so
+    that it is reported as unknown rather than silently dropped."""
+    out: list[LineMention] = []
+    m = _GENERIC_AFTER.match(line)
+    if m:
+        qty = parse_number(m.group("qty"), lang)
+        prod = _clean_product_text(m.group("prod"))
+        if qty is not None and _plausible_product(prod):
+            return [LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
+                                confidence=0.9, source=source)]
+    for m in _GENERIC.finditer(line):
+        qty = parse_number(m.group(1), lang)
+        prod = _clean_product_text(m.group("prod"))
+        if qty is None or not _plausible_product(prod):
+            continue
+        if _BAD_BEFORE.search(line[: m.start()][-14:]):
+            continue
+        out.append(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units", confidence=0.9,
+                               source=source))
+    return out
+
+
+def _plausible_product(text: str) -> bool:
+    if not re.search(r"[A-Za-zäöüéèàñ]{3,}", text) or _NOT_PRODUCT.match(text):
+        return False
+    return len(text) <= 60 and len(text.split()) <= 7
+
+
+def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body",
+                  order_intent: bool = True) -> tuple[list[LineMention], bool]:
+    """All order lines in a cleaned text: tables first, then line by line; pairs "Product: X" with a
+    following or preceding "Quantity: N" when the product's own line has no quantity."""
+    lines = text.split("\n")
+    rows = [split_cells(ln) or [] for ln in lines]
+    table, used = table_rows(rows, lang, source)
+    mentions: list[LineMention] = list(table)
+    asked = False
+    pending: LineMention | None = None
+    pending_qty: tuple[float, int] | None = None
+    for i, line in enumerate(lines):
+        if i in used or not line.strip():
+            continue
+        qlabel = _QTY_LABEL.match(line)
+        if qlabel and not anchors_in(line, index, lang):
+            value = _first_number(qlabel.group(1), lang)
+            if value is not None:
+                if pending is not None and pending.qty is None:
+                    pending.qty, pending.uom, pending.confidence = value, "Units", 1.0
+                    pending.text += "\n" + line.strip()
+                    pending = None
+                else:
+                    pending_qty = (value, i)
+            continue
+        found, question = line_mentions(line, index, lang, source, order_intent or bool(pending_qty))
+        if not found:
+            plabel = _PRODUCT_LABEL.match(line)
+            if plabel:
+                found = [_label_mention(plabel.group(1), line, index, source)]
+        asked = asked or question
+        for mention in found:
+            if mention.qty is None and pending_qty is not None and i - pending_qty[1] <= 2:
+                mention.qty, mention.uom, mention.confidence = pending_qty[0], "Units", 1.0
+                pending_qty = None
+            mentions.append(mention)
+        pending = found[-1] if len(found) == 1 and found[-1].qty is None else None
+    return mentions, asked
+
+
+def _first_number(text: str, lang: str) -> float | None:
+    m = NUMBER_RE.search(text)
+    if m:
+        return parse_number(m.group(1), lang)
+    w = NUMBER_WORD_RE.get(lang, NUMBER_WORD_RE["en"]).search(fold(text))
+    return parse_number(w.group(0), lang) if w else None
+
+
+def _label_mention(value: str, line: str, index: CatalogIndex, source: str) -> LineMention:
+    """"Product ID: 1001" (digits of a code) or "Product: titanium flange"."""
+    value = value.strip()
+    code = index.code_by_digits.get(value.strip().lstrip("0") or value) if value.isdigit() else None
+    return LineMention(text=line.strip(), product_text=code or value, qty=None, uom=None, confidence=0.5,
+                       source=source)

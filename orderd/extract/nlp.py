@@ -1,0 +1,214 @@
+"""The catalog as something text can be matched against: codes, barcodes, and product names with
+their variants, in a spaCy PhraseMatcher over `spacy.blank(lang)` tokenizers.
+
+Built once per catalog object (the cache is keyed by identity) and shared by threads: matching holds
+a lock, because tokenizing new words adds them to the shared vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+import spacy
+from spacy.matcher import PhraseMatcher
+from spacy.util import filter_spans
+
+from orderd.catalog import Catalog
+from orderd.extract.numbers import fold
+from orderd.records import Product
+
+LANGS = ("en", "fr", "de", "es")
+# Leading words that name the material: customers often leave them out ("gearbox housings").
+MATERIALS = {"aluminium", "aluminum", "zinc", "brass", "magnesium", "steel", "stainless", "copper",
+             "bronze", "iron", "titanium", "plastic", "alu", "zamak"}
+# Per-language names for common part words, so "carter de pompe" or "Pumpengehäuse" can be read.
+# Kept small and general (die-casting vocabulary), folded (no accents).
+GLOSSARY: dict[str, str] = {
+    # French
+    "carter": "housing", "boitier": "housing", "logement": "housing", "couvercle": "cover",
+    "poignee": "handle", "pompe": "pump", "soupape": "valve", "vanne": "valve", "corps": "body",
+    "siege": "seat", "dissipateur": "heat sink", "radiateur": "heat sink", "support": "bracket",
+    "equerre": "bracket", "roue": "impeller", "turbine": "impeller", "boite de vitesses": "gearbox",
+    "moteur": "motor", "laiton": "brass", "porte": "door", "antenne": "antenna", "camera": "camera",
+    # German
+    "gehause": "housing", "deckel": "cover", "abdeckung": "cover", "griff": "handle", "pumpe": "pump",
+    "ventil": "valve", "ventilsitz": "valve seat", "ventilgehause": "valve body", "kuhlkorper": "heat sink",
+    "halter": "bracket", "halterung": "bracket", "laufrad": "impeller", "getriebe": "gearbox",
+    "getriebegehause": "gearbox housing", "turgriff": "door handle", "messing": "brass",
+    "pumpengehause": "pump housing", "pumpendeckel": "pump cover", "antennenhalterung": "antenna mount",
+    "kamerahalterung": "camera bracket", "vergaser": "carburettor", "vergasergehause": "carburettor housing",
+    "getriebedeckel": "transmission cover", "motordeckel": "motor end cap", "zink": "zinc",
+    # Spanish
+    "carcasa": "housing", "tapa": "cover", "cubierta": "cover", "manija": "handle", "tirador": "handle",
+    "maneta": "handle", "bomba": "pump", "valvula": "valve", "cuerpo": "body", "asiento": "seat",
+    "disipador": "heat sink", "soporte": "bracket", "impulsor": "impeller", "caja de cambios": "gearbox",
+    "laton": "brass", "puerta": "door", "aluminio": "aluminium", "zinc": "zinc", "magnesio": "magnesium",
+}
+_STOP = {"de", "du", "des", "la", "le", "les", "en", "aus", "von", "der", "die", "das", "para", "del",
+         "el", "of", "the", "a", "d", "pour", "fur"}
+
+
+def singular(word: str) -> str:
+    """Crude singular for the four languages' regular plurals (enough for product head nouns)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith(("s", "x")) and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def normalize_name(text: str) -> str:
+    """Folded, hyphen-free, singular words, foreign part words translated: the form names are
+    compared in, both for the catalog and for what customers write."""
+    text = fold(text)
+    text = re.sub(r"[-_/]", " ", text)
+    text = re.sub(r"[^\w ]", " ", text)
+    text = re.sub(r"\bdie ?cast(ing)?\b|\bdiecast\b", "diecast", text)
+    for src, dst in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0])):
+        if " " in src and src in text:
+            text = text.replace(src, dst)
+    words = []
+    for w in text.split():
+        w = GLOSSARY.get(w, GLOSSARY.get(singular(w), w))
+        for part in w.split():
+            words.append(singular(part))
+    words = ["aluminium" if w in ("aluminum", "alu") else w for w in words if w not in _STOP]
+    return " ".join(words)
+
+
+def name_variants(product: Product) -> set[str]:
+    """How a customer may write this product's name (folded): with or without the material,
+    plural head noun, hyphens as spaces or dropped, aluminum for aluminium."""
+    base = fold(product.name)
+    forms = {base, base.replace("-", " "), base.replace("-", ""), base.replace("aluminium", "aluminum"),
+             base.replace("aluminium", "alu")}
+    out: set[str] = set()
+    for form in forms:
+        words = form.split()
+        cores = [words]
+        if len(words) >= 3 and words[0] in MATERIALS:
+            cores.append(words[1:])
+        for core in cores:
+            out.add(" ".join(core))
+            last = core[-1]
+            for plural in (last + "s", last + "es", last[:-1] + "ies" if last.endswith("y") else last + "s"):
+                out.add(" ".join([*core[:-1], plural]))
+    return out
+
+
+@dataclass
+class CatalogIndex:
+    catalog: Catalog
+    code_re: re.Pattern[str]
+    code_by_key: dict[str, str]  # normalized code ("DC1001") -> default_code
+    code_by_digits: dict[str, str]  # "1001" -> "DC-1001" when the digits alone are unique
+    prefix_re: re.Pattern[str] | None  # codes of our shape that are not in the catalog ("DC-1099")
+    barcodes: dict[str, str]
+    names: dict[str, str]  # normalized name -> default_code
+    nlps: dict[str, spacy.language.Language] = field(default_factory=dict)
+    matchers: dict[str, PhraseMatcher] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: int = 0
+
+    def _pipeline(self, lang: str) -> tuple[spacy.language.Language, PhraseMatcher]:
+        lang = lang if lang in LANGS else "en"
+        if lang not in self.nlps:
+            nlp = spacy.blank(lang)
+            matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+            for product in self.catalog.products:
+                matcher.add(product.default_code, [nlp.make_doc(v) for v in name_variants(product)])
+            self.nlps[lang], self.matchers[lang] = nlp, matcher
+        return self.nlps[lang], self.matchers[lang]
+
+    def name_spans(self, text: str, lang: str) -> list[tuple[int, int, str]]:
+        """(start, end, default_code) of product names in text (character offsets)."""
+        folded = fold(text)
+        with self.lock:
+            self.calls += 1
+            if self.calls > 50_000:  # the vocabulary grows with every new word: start afresh
+                self.nlps.clear()
+                self.matchers.clear()
+                self.calls = 0
+            nlp, matcher = self._pipeline(lang)
+            doc = nlp.make_doc(folded)
+            matches = matcher(doc)
+            spans = filter_spans([doc[s:e] for _, s, e in matches])
+            labels = {(s, e): nlp.vocab.strings[m] for m, s, e in matches}
+            return [(sp.start_char, sp.end_char, labels[(sp.start, sp.end)]) for sp in spans]
+
+    def code_spans(self, text: str) -> list[tuple[int, int, str | None]]:
+        """Catalog codes written any common way (dc1001, DC 1001, DC-1001), and codes of the same
+        shape that are not in the catalog (code None), which must be reported, not ignored."""
+        found: list[tuple[int, int, str | None]] = []
+        for m in self.code_re.finditer(text):
+            found.append((m.start(), m.end(), self.code_by_key.get(code_key(m.group(0)))))
+        if self.prefix_re is not None:
+            for m in self.prefix_re.finditer(text):
+                if not any(s <= m.start() < e for s, e, _ in found):
+                    found.append((m.start(), m.end(), self.code_by_key.get(code_key(m.group(0)))))
+        for m in re.finditer(r"(?<!\d)\d{8,14}(?!\d)", text):
+            if m.group(0) in self.barcodes:
+                found.append((m.start(), m.end(), self.barcodes[m.group(0)]))
+        return sorted(found)
+
+
+def code_key(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", text).upper()
+
+
+def _build(catalog: Catalog) -> CatalogIndex:
+    alternatives = []
+    code_by_key: dict[str, str] = {}
+    digits: dict[str, list[str]] = {}
+    prefixes: dict[str, int] = {}
+    for p in catalog.products:
+        chunks = re.findall(r"[A-Za-z]+|\d+", p.default_code)
+        if not chunks:
+            continue
+        alternatives.append(r"[\s\-_./]?".join(re.escape(c) for c in chunks))
+        code_by_key[code_key(p.default_code)] = p.default_code
+        d = "".join(c for c in chunks if c.isdigit())
+        digits.setdefault(d, []).append(p.default_code)
+        m = re.fullmatch(r"([A-Za-z]+)[\s\-_./]?(\d+)", p.default_code)
+        if m:
+            prefixes[f"{m.group(1)}|{len(m.group(2))}"] = 1
+    alternatives.sort(key=len, reverse=True)
+    code_re = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.I) \
+        if alternatives else re.compile(r"(?!x)x")
+    shapes = []
+    for key in prefixes:
+        letters, n = key.split("|")
+        shapes.append(rf"{re.escape(letters)}[\s\-_./]?\d{{{n}}}")
+    prefix_re = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(shapes) + r")(?![A-Za-z0-9])", re.I) \
+        if shapes else None
+    return CatalogIndex(
+        catalog=catalog,
+        code_re=code_re,
+        code_by_key=code_by_key,
+        code_by_digits={d: codes[0] for d, codes in digits.items() if len(codes) == 1 and len(d) >= 3},
+        prefix_re=prefix_re,
+        barcodes={p.barcode: p.default_code for p in catalog.products if p.barcode},
+        names={normalize_name(p.name): p.default_code for p in catalog.products},
+    )
+
+
+_CACHE: dict[int, CatalogIndex] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def index_for(catalog: Catalog) -> CatalogIndex:
+    """The index of this catalog object; a refreshed catalog (a new object) gets a new index."""
+    key = id(catalog)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None and found.catalog is catalog:
+            return found
+        index = _build(catalog)
+        if len(_CACHE) >= 8:  # old catalogs from earlier refreshes
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = index
+        return index

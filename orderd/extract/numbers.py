@@ -1,0 +1,123 @@
+"""Quantities as written: digits with locale separators, number words in four languages, units."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_EN_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+             "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+             "nineteen"]
+_EN_TENS = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
+            80: "eighty", 90: "ninety"}
+_FR_UNITS = ["zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
+             "onze", "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf"]
+_FR_TENS = {20: "vingt", 30: "trente", 40: "quarante", 50: "cinquante", 60: "soixante"}
+_DE_UNITS = ["null", "eins", "zwei", "drei", "vier", "funf", "sechs", "sieben", "acht", "neun", "zehn",
+             "elf", "zwolf", "dreizehn", "vierzehn", "funfzehn", "sechzehn", "siebzehn", "achtzehn",
+             "neunzehn"]
+_DE_TENS = {20: "zwanzig", 30: "dreissig", 40: "vierzig", 50: "funfzig", 60: "sechzig", 70: "siebzig",
+            80: "achtzig", 90: "neunzig"}
+_ES_UNITS = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+             "once", "doce", "trece", "catorce", "quince", "dieciseis", "diecisiete", "dieciocho",
+             "diecinueve"]
+_ES_TENS = {20: "veinte", 30: "treinta", 40: "cuarenta", 50: "cincuenta", 60: "sesenta", 70: "setenta",
+            80: "ochenta", 90: "noventa"}
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents, same length as the input (offsets stay valid)."""
+    return "".join(unicodedata.normalize("NFKD", c)[0] if ord(c) > 127 else c for c in text).lower()
+
+
+def _compose(units: list[str], tens: dict[int, str], joiners: tuple[str, ...]) -> dict[str, int]:
+    words = {w: i for i, w in enumerate(units)}
+    for t, w in tens.items():
+        words[w] = t
+        for u in range(1, 10):
+            for joiner in joiners:
+                words[f"{w}{joiner}{units[u]}"] = t + u
+    return words
+
+
+def _build_words() -> dict[str, dict[str, int]]:
+    """Number words per language; "once" is eleven only in Spanish, "sept" seven only in French."""
+    en = _compose(_EN_UNITS, _EN_TENS, ("-", " "))
+    en.update({"dozen": 12, "a dozen": 12, "hundred": 100, "a hundred": 100, "one hundred": 100,
+               "two hundred": 200, "a thousand": 1000, "one thousand": 1000})
+    es = _compose(_ES_UNITS, _ES_TENS, (" y ",))
+    es.update({f"veinti{_ES_UNITS[u]}": 20 + u for u in range(1, 10)})
+    es.update({"veintiun": 21, "docena": 12, "una docena": 12, "cien": 100, "ciento": 100,
+               "doscientos": 200, "doscientas": 200, "mil": 1000})
+    fr = _compose(_FR_UNITS, _FR_TENS, ("-",))
+    fr.update({f"{w} et un": t + 1 for t, w in _FR_TENS.items()})
+    fr.update({"soixante-dix": 70, "quatre-vingt": 80, "quatre-vingts": 80, "quatre-vingt-dix": 90,
+               "douzaine": 12, "une douzaine": 12, "cent": 100, "deux cents": 200, "mille": 1000})
+    de = {w: i for i, w in enumerate(_DE_UNITS)}
+    for t, w in _DE_TENS.items():
+        de[w] = t
+        for u in range(1, 10):
+            de[f"{'ein' if u == 1 else _DE_UNITS[u]}und{w}"] = t + u
+    de.update({"dutzend": 12, "ein dutzend": 12, "hundert": 100, "einhundert": 100, "zweihundert": 200,
+               "tausend": 1000, "eintausend": 1000})
+    out = {"en": en, "fr": fr, "de": de, "es": es}
+    # Articles and zero words are not quantities: "a housing" is too weak to order on.
+    for words in out.values():
+        for article in ("un", "une", "uno", "una", "zero", "null", "cero"):
+            words.pop(article, None)
+    return out
+
+
+NUMBER_WORDS = _build_words()
+NUMBER_WORD_RE = {
+    lang: re.compile(
+        r"(?<![\w-])(?:" + "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True)) + r")(?![\w-])"
+    )
+    for lang, words in NUMBER_WORDS.items()
+}
+
+
+def word_value(word: str, lang: str) -> int | None:
+    return NUMBER_WORDS.get(lang, NUMBER_WORDS["en"]).get(" ".join(fold(word).split()))
+
+
+# digits with optional thousands groups (1.000 / 1,000 / 1 000 / 1'000) or a decimal part
+NUMBER_RE = re.compile(r"(?<![\w.,'/-])(\d{1,3}(?:[.,' \u202f]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])")
+
+UNITS = (
+    r"x|×|pcs?|pce?s?|pieces?|piece|units?|unit[ée]s?|ea|each|off|nos?|st[üu]ck|stk|st|pi[èe]ces?|pc|"
+    r"unidades?|uds?|u|ud|sets?|kits?|boxes|cartons?|pairs?|paires?|paar|juegos?|exemplaires?|ex"
+)
+UNIT_RE = re.compile(rf"^\s*(?:{UNITS})\.?(?![\w])", re.I)
+UNIT_BEFORE_RE = re.compile(r"(?:x|×|qty|quantity|qté|quantité|menge|anzahl|cantidad|cant|uds)\.?\s*:?\s*$",
+                            re.I)
+
+
+def parse_number(token: str, lang: str = "en") -> float | None:
+    """'1.000' → 1000 (a thousand pieces is likelier than one with three decimals), '2,5' → 2.5."""
+    token = token.strip()
+    if re.fullmatch(r"\d{1,3}(?:[.,' \u202f]\d{3})+", token):
+        seps = set(re.findall(r"[.,' \u202f]", token))
+        if len(seps) == 1:
+            return float(re.sub(r"[.,' \u202f]", "", token))
+        return None
+    m = re.fullmatch(r"(\d+)(?:[.,](\d+))?", token)
+    if not m:
+        value = word_value(token, lang)
+        return float(value) if value is not None else None
+    if m.group(2) is None:
+        return float(m.group(1))
+    return float(f"{m.group(1)}.{m.group(2)}")
+
+
+def normalize_unit(word: str | None) -> str | None:
+    if not word:
+        return None
+    w = fold(word).rstrip(".")
+    if w in ("set", "sets", "kit", "kits", "juego", "juegos"):
+        return "Sets"
+    if w in ("pair", "pairs", "paire", "paires", "paar"):
+        return "Pairs"
+    if w in ("box", "boxes", "carton", "cartons"):
+        return "Boxes"
+    return "Units"

@@ -1,0 +1,46 @@
+"""The customer's own reference for the order (PO number), told apart from our earlier order numbers."""
+
+from __future__ import annotations
+
+import re
+
+_CUE = (
+    r"(?:p\.?\s?o\.?(?:\s*(?:number|no\.?|nr\.?|#|num(?:ber)?|ref(?:erence)?))?|purchase\s+order(?:\s+(?:number|no\.?|#))?"
+    r"|our\s+(?:order\s+)?(?:ref(?:erence)?|order\s+(?:number|no\.?))|customer\s+ref(?:erence)?|order\s+ref(?:erence)?"
+    r"|bon\s+de\s+commande(?:\s+n[°o]\.?)?|notre\s+r[ée]f[ée]rence|notre\s+r[ée]f\.?|n°\s*de\s+commande|commande\s+n[°o]"
+    r"|r[ée]f(?:[ée]rence)?\s+commande|bestell(?:ung)?s?-?\s?(?:nummer|nr\.?)|unsere\s+(?:bestell-?\s?)?(?:nummer|referenz|zeichen)"
+    r"|auftragsnummer|bestellreferenz|ihre\s+bestellnummer|(?:n[uú]mero\s+de\s+)?pedido(?:\s+n[°ºo]\.?)?"
+    r"|orden\s+de\s+compra|nuestra\s+referencia|n[uú]mero\s+de\s+pedido|ref\.?\s+pedido)"
+)
+REF_RE = re.compile(
+    rf"(?<![\w-])(?P<cue>{_CUE})\s*[:#.]?\s*(?:n[°ºo]\.?\s*|#\s*|is\s+|est\s+|ist\s+|es\s+)?"
+    r"(?P<ref>[A-Z0-9][A-Z0-9\-_/.]{1,30}[A-Z0-9])",
+    re.I,
+)
+# Our own order names (S00042) are references to earlier orders, never the customer's PO.
+_OUR_ORDER = re.compile(r"^S\d{4,}$")
+
+
+# A reference written as one token with its prefix: PO-4410-A, PO4410, BC-2026-118
+_TOKEN_RE = re.compile(r"(?<![\w-])((?:P\.?O|BC|BDC|PED|PO#)[-#/ ]?\d[\w\-/]*[\w])(?![\w-])", re.I)
+
+
+def find_reference(texts: list[str]) -> str | None:
+    """The first plausible customer reference in the subject, body or attachments."""
+    for text in texts:
+        for m in _TOKEN_RE.finditer(text):
+            before = text[max(0, m.start() - 30):m.start()].lower()
+            if not re.search(r"(earlier|previous|last|précédente|letzte|anterior)\s+\w*\s*$", before):
+                return m.group(1)
+        for m in REF_RE.finditer(text):
+            ref = m.group("ref").rstrip(".")
+            if not re.search(r"\d", ref) or _OUR_ORDER.match(ref):
+                continue
+            if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", ref):  # a date after "order"
+                continue
+            before = text[max(0, m.start() - 30):m.start()].lower()
+            if re.search(r"(earlier|previous|last|former|précédente|dernière|letzte|vorherige|anterior|"
+                         r"último|ultimo)\s+(order|commande|bestellung|pedido)?\s*$", before):
+                continue
+            return ref
+    return None

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orderd.catalog import Catalog
+from orderd.records import LineMention
+from orderd.resolve import resolve_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.from_file(ROOT / "fixtures" / "catalog.json")
+
+
+def one(text: str, catalog: Catalog, codes: dict[str, str] | None = None):
+    return resolve_lines([LineMention(text=text, product_text=text, qty=1)], catalog, codes)[0]
+
+
+@pytest.mark.parametrize("text", ["DC-1001", "dc1001", "DC 1001", "Dc-1001 aluminium gearbox housing"])
+def test_codes_tolerant(text: str, catalog: Catalog) -> None:
+    line = one(text, catalog)
+    assert line.product is not None and line.product.default_code == "DC-1001" and line.confidence == 1.0
+
+
+def test_barcode(catalog: Catalog) -> None:
+    assert one("7612345000022", catalog).product.default_code == "DC-1014"
+
+
+def test_customer_code(catalog: Catalog) -> None:
+    assert one("HP-778", catalog, {"hp-778": "DC-1016"}).product.default_code == "DC-1016"
+
+
+@pytest.mark.parametrize("text,code", [("gearbox housings", "DC-1001"), ("Aluminum heat-sinks", "DC-1007"),
+                                       ("brass pump impeller", "DC-1004"), ("pump cover", "DC-1012")])
+def test_names(text: str, code: str, catalog: Catalog) -> None:
+    line = one(text, catalog)
+    assert line.product is not None and line.product.default_code == code and line.confidence >= 0.85
+
+
+@pytest.mark.parametrize("text", ["pump", "aluminium housing", "valve", "bracket"])
+def test_ambiguity_is_not_a_guess(text: str, catalog: Catalog) -> None:
+    line = one(text, catalog)
+    assert line.product is None and len(line.candidates) >= 2
+
+
+@pytest.mark.parametrize("text", ["titanium flange", "steel gearbox housing", "DC-1099"])
+def test_unknown(text: str, catalog: Catalog) -> None:
+    assert one(text, catalog).product is None
+
+
+def test_code_contradicted_by_description(catalog: Catalog) -> None:
+    line = one("DC-1012 aluminium pump housing", catalog)
+    assert line.product is None and set(line.candidates) == {"DC-1012", "DC-1016"}
