@@ -13,6 +13,7 @@ import pytest
 
 from orderd.records import Envelope, Message, Shortage
 from orderd.reply import (
+    LANGUAGES,
     OUTCOMES,
     Profile,
     ReplyContext,
@@ -55,7 +56,7 @@ def html_text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-@pytest.mark.parametrize("language", ["en"])  # fr/de/es next
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("outcome", OUTCOMES)
 def test_every_outcome_and_language(outcome: str, language: str) -> None:
     ctx = sample_context(outcome, language)
@@ -169,11 +170,13 @@ def test_template_cannot_escape_the_sandbox(tmp_path: Path) -> None:
 
 
 def test_check_templates_names_file_and_line(tmp_path: Path) -> None:
+    assert check_templates("") == []
     (tmp_path / "fr").mkdir()
     (tmp_path / "fr" / "shortage.txt").write_text("Bonjour,\n\n{{ no_such_value }}\n")
     (tmp_path / "de").mkdir()
     (tmp_path / "de" / "review.html").write_text("<p>\n{% if %}\n</p>\n")
     errors = check_templates(str(tmp_path))
+    assert len(errors) == 2
     assert any(re.search(r"fr/shortage\.txt:3: UndefinedError: 'no_such_value' is undefined", e) for e in errors)
     assert any(re.search(r"de/review\.html:2: ", e) for e in errors)
 
@@ -219,7 +222,6 @@ def test_language_for() -> None:
     assert language_for("pt_BR", "nl", "nl") == "en"
 
 
-@pytest.mark.skip(reason="fr/de/es templates in the next commit")
 def test_localised_numbers_and_dates() -> None:
     ctx = sample_context("confirmed", "de")
     text, _ = parts(parse(compose_reply(original(), ctx, from_addr="o@m.test", hostname="m.test").raw))
