@@ -142,6 +142,17 @@ def message_id(hostname: str, order_name: str | None = None) -> str:
     return f"<{local}@{one_line(hostname) or 'localhost'}>"
 
 
+_OWN_MSGID = re.compile(r"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
+
+
+def order_name_from_message_id(value: str) -> str | None:
+    """The order named in a Message-ID orderd generated (see message_id()); None for anything else.
+
+    Synchronous and storeless, so the thread stage can use it in a worker thread."""
+    match = _OWN_MSGID.fullmatch(value.strip())
+    return match.group(1) if match else None
+
+
 def _threading(original: Message) -> tuple[str | None, str | None]:
     """(In-Reply-To, References) for an answer to `original` (RFC 5322 §3.6.4)."""
     own = _MSGID.findall(original.message_id or "")

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -169,13 +171,17 @@ class Store(ABC):
         """When the earliest pending item is due, so the sender can sleep until then."""
 
     @abstractmethod
+    async def order_for_message_id(self, message_id: str) -> str | None:
+        """The order a message orderd sent (by its Message-ID) was about: threading a customer's answer."""
+
+    @abstractmethod
     async def replies_sent_to(self, address: str, since: datetime) -> int:
         """How many replies were queued to `address` since then: the per-recipient rate cap."""
 
 
 # --- SQLite -------------------------------------------------------------------------------------
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -223,6 +229,13 @@ CREATE INDEX IF NOT EXISTS outbox_key ON outbox(key);
 CREATE INDEX IF NOT EXISTS outbox_to ON outbox(to_addr, created_at);
 """
 
+# Changes to a store created by an older orderd, applied in order: (version reached, statements).
+_MIGRATIONS: list[tuple[int, list[str]]] = [
+    # v2: the Message-ID of each message sent, so a customer's In-Reply-To finds its order.
+    (2, ["ALTER TABLE outbox ADD COLUMN message_id TEXT",
+         "CREATE INDEX IF NOT EXISTS outbox_message_id ON outbox(message_id)"]),
+]
+
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -237,6 +250,12 @@ def _parse_ts(value: str | None) -> datetime | None:
     if value is None:
         return None
     return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
+
+
+def _message_id_of(raw: bytes) -> str | None:
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    value = headers.get("Message-ID")
+    return (" ".join(str(value).split()) or None) if value else None
 
 
 def _sqlite_path(url: str) -> tuple[str, dict[str, str]]:
@@ -314,6 +333,10 @@ class SQLiteStore(Store):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for reached, statements in _MIGRATIONS:
+                if version < reached:
+                    for statement in statements:
+                        conn.execute(statement)
             conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -378,13 +401,16 @@ class SQLiteStore(Store):
 
         def _journal(db: sqlite3.Connection) -> JournalEntry:
             # ON CONFLICT DO NOTHING: a redelivery must not overwrite the first copy or its state.
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO journal (key, message_id, sender, rcpt_tos, peer, received_at, updated_at, raw)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
                 row,
             )
-            entry = self._get_sync(db, message.key, with_raw=True)
+            # New entry: build it from what we have instead of reading a large blob straight back.
+            entry = self._get_sync(db, message.key, with_raw=cur.rowcount == 0)
             assert entry is not None
+            if cur.rowcount == 1:
+                entry.raw = message.raw
             return entry
 
         return await self._run(self._write, _journal)
@@ -447,10 +473,10 @@ class SQLiteStore(Store):
             for mail in outgoing:
                 db.execute(
                     "INSERT INTO outbox (key, kind, order_id, order_name, mail_from, rcpt_tos, to_addr, raw,"
-                    " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " message_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (key, mail.kind, order_id, mail.order_name or order_name, mail.mail_from,
                      json.dumps(mail.rcpt_tos), (mail.rcpt_tos[0] if mail.rcpt_tos else "").lower(),
-                     mail.raw, now, now),
+                     mail.raw, _message_id_of(mail.raw), now, now),
                 )
 
         await self._run(self._write, _record)
@@ -588,6 +614,16 @@ class SQLiteStore(Store):
             return _parse_ts(row[0])
 
         return await self._run(_next)
+
+    async def order_for_message_id(self, message_id: str) -> str | None:
+        def _lookup() -> str | None:
+            row = self._db.execute(
+                "SELECT order_name FROM outbox WHERE message_id = ? AND order_name IS NOT NULL LIMIT 1",
+                (message_id.strip(),),
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self._run(_lookup)
 
     async def replies_sent_to(self, address: str, since: datetime) -> int:
         def _count() -> int:

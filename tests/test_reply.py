@@ -22,6 +22,7 @@ from orderd.reply import (
     compose_reply,
     format_money,
     language_for,
+    order_name_from_message_id,
     reply_subject,
     sample_context,
     select_profile,
@@ -254,3 +255,11 @@ def test_forward_attaches_original_intact() -> None:
     assert inner["Message-ID"] == "<q2@customer.test>"
     note = msg.get_body(preferencelist=("plain",))
     assert note is not None and "question, not an order" in note.get_content()
+
+
+def test_our_message_id_names_the_order() -> None:
+    mail = compose_reply(original(), sample_context("confirmed", "en"), from_addr="o@m.test", hostname="mx.test")
+    ours = parse(mail.raw)["Message-ID"]
+    assert order_name_from_message_id(ours) == "S00042"
+    assert order_name_from_message_id("<po-4410@customer.test>") is None
+    assert order_name_from_message_id("<orderd.S00042.zz@evil.test> <x@y>") is None

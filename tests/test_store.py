@@ -117,7 +117,7 @@ async def test_record_outcome_rolls_back_entirely(tmp_path: Path) -> None:
     store = await Store.open(url(tmp_path / "o.sqlite3"))
     message = make_message()
     await store.journal(message)
-    bad = OutgoingMail(mail_from="orders@mycompany.test", rcpt_tos=["x@y.test"], raw=None,  # type: ignore[arg-type]
+    bad = OutgoingMail(mail_from=None, rcpt_tos=["x@y.test"], raw=b"Subject: x\r\n\r\n",  # type: ignore[arg-type]
                        kind="reply")
     # The second outbox row violates NOT NULL: neither the outcome nor the first row may remain.
     with pytest.raises(sqlite3.IntegrityError):
@@ -253,3 +253,50 @@ async def test_closed_store_is_unavailable(tmp_path: Path) -> None:
 async def test_postgres_not_yet(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailable, match="not implemented"):
         await Store.open("postgresql://localhost/orderd")
+
+
+async def test_order_for_message_id_finds_our_reply(tmp_path: Path) -> None:
+    store = await Store.open(url(tmp_path / "o.sqlite3"))
+    message = make_message()
+    await store.journal(message)
+    raw = b"Message-ID: <orderd.S00042.abcdef@mx.test>\r\nSubject: [S00042] Re: x\r\n\r\nthanks\r\n"
+    await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042", reasons=[],
+                               timings={}, outgoing=[OutgoingMail("orders@mycompany.test", ["b@c.test"], raw,
+                                                                  "reply", "S00042")])
+    assert await store.order_for_message_id("<orderd.S00042.abcdef@mx.test>") == "S00042"
+    assert await store.order_for_message_id("<other@mx.test>") is None
+    await store.close()
+
+
+async def test_version_1_store_is_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE journal (key TEXT PRIMARY KEY, message_id TEXT, sender TEXT NOT NULL, rcpt_tos TEXT NOT NULL,"
+        " peer TEXT NOT NULL DEFAULT '', received_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'received', decision TEXT, order_id INTEGER, order_name TEXT,"
+        " reasons TEXT NOT NULL DEFAULT '[]', error TEXT, timings TEXT NOT NULL DEFAULT '{}',"
+        " attempts INTEGER NOT NULL DEFAULT 0, raw BLOB NOT NULL);"
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL REFERENCES journal(key),"
+        " kind TEXT NOT NULL, order_id INTEGER, order_name TEXT, mail_from TEXT NOT NULL, rcpt_tos TEXT NOT NULL,"
+        " to_addr TEXT NOT NULL, raw BLOB NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, last_error TEXT,"
+        " created_at TEXT NOT NULL, sent_at TEXT);"
+        "PRAGMA user_version=1;"
+    )
+    conn.close()
+    store = await Store.open(url(db))
+    assert await store.order_for_message_id("<x@y>") is None
+    await store.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "new.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version=99")
+    conn.close()
+    with pytest.raises(StoreUnavailable, match="newer"):
+        await Store.open(url(db))
