@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import ssl
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,16 +101,23 @@ class RunningSink:
 
 async def start_sink(directory: Path | None, host: str = "127.0.0.1", port: int = 0, *,
                      reject: dict[str, int] | None = None, auth: tuple[str, str] | None = None,
-                     hostname: str = "sink.localhost") -> RunningSink:
+                     hostname: str = "sink.localhost", tls: str = "none",
+                     tls_context: ssl.SSLContext | None = None) -> RunningSink:
     """Listen on host:port (0: any free port) and keep every message received.
 
     `reject` maps a recipient address (or "*" for all) to the SMTP code the sink answers at RCPT,
     e.g. {"bad@x.test": 550} or {"*": 451}. `auth=(user, password)` requires AUTH (without TLS,
-    since this is a loopback test relay). `directory=None` keeps messages in memory only."""
+    since this is a loopback test relay). `tls="starttls"` offers STARTTLS, `tls="implicit"` speaks TLS
+    from the first byte (port 465 style); both need `tls_context` with a certificate loaded.
+    `directory=None` keeps messages in memory only."""
+    if tls != "none" and tls_context is None:
+        raise ValueError(f"tls={tls!r} needs a tls_context with a certificate")
     handler = SinkHandler(directory=directory, reject=dict(reject or {}))
     kwargs: dict[str, Any] = {}
     if auth is not None:
         kwargs.update(auth_required=True, auth_require_tls=False, authenticator=_Authenticator(*auth))
+    if tls == "starttls":
+        kwargs.update(tls_context=tls_context)
 
     def protocol() -> SMTP:
         with warnings.catch_warnings():
@@ -118,6 +126,7 @@ async def start_sink(directory: Path | None, host: str = "127.0.0.1", port: int 
             return SMTP(handler, hostname=hostname, enable_SMTPUTF8=True, decode_data=False, **kwargs)
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(protocol, host=host, port=port, reuse_address=True)
+    server = await loop.create_server(protocol, host=host, port=port, reuse_address=True,
+                                      ssl=tls_context if tls == "implicit" else None)
     bound_port = server.sockets[0].getsockname()[1]
     return RunningSink(server=server, handler=handler, host=host, port=bound_port)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes
 from pathlib import Path
@@ -258,3 +261,38 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 2.5 <= delays[0] <= 5.0
     assert 40 <= delays[4] <= 80
     assert all(d <= 900.0 for d in delays) and delays[-1] >= 450.0
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command line."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+async def test_relay_tls_modes(mode: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    # The relay's certificate is verified against the system trust store; OpenSSL reads SSL_CERT_FILE.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    sink = await start_sink(None, tls=mode, tls_context=server_context, auth=("orderd", "pw"))
+    try:
+        result = await deliver(relay_for(sink.port, tls=mode, user="orderd", password="pw"), FROM, ["a@b.test"],
+                               b"Subject: over TLS\r\n\r\nhello\r\n")
+        # A relay whose certificate cannot be verified is a retry, not a silent plaintext fallback.
+        monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent")
+        untrusted = await deliver(relay_for(sink.port, tls=mode, user="orderd", password="pw"), FROM, ["a@b.test"],
+                                  b"Subject: over TLS\r\n\r\nhello\r\n")
+    finally:
+        await sink.close()
+    assert result.outcome == "sent" and len(sink.messages) == 1
+    assert untrusted.outcome == "retry" and "CERTIFICATE_VERIFY_FAILED" in (untrusted.detail or "")
