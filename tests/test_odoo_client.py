@@ -18,7 +18,7 @@ import pytest
 
 from orderd.catalog import Catalog
 from orderd.config import OdooConfig
-from orderd.metrics import rpc_calls_for_message
+from orderd.metrics import REGISTRY, rpc_calls_for_message
 from orderd.odoo import orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooError, OdooUnavailable
@@ -149,6 +149,29 @@ async def test_timeout_is_unavailable_within_the_configured_time(sim: Any, make_
     assert isinstance(await client.call("res.partner", "search", []), list)
 
 
+async def test_server_failing_at_login_is_unavailable_and_counted(sim: Any, client: OdooClient) -> None:
+    # A fresh client: the fault hits the version probe / login, not an object call.
+    before = REGISTRY.get_sample_value("orderd_odoo_rpc_errors_total", {"kind": "unavailable"}) or 0.0
+    sim.set_faults(mode="http500", count=1)
+    with pytest.raises(OdooUnavailable, match="HTTP 500"):
+        await client.call("res.partner", "search", [])
+    after = REGISTRY.get_sample_value("orderd_odoo_rpc_errors_total", {"kind": "unavailable"}) or 0.0
+    assert after == before + 1
+    assert isinstance(await client.call("res.partner", "search", []), list)
+
+
+async def test_call_queued_behind_a_full_pool_keeps_its_deadline(sim: Any, make_client: ClientFactory) -> None:
+    # One thread, a hung request ahead: the second call's deadline runs while it waits for the thread.
+    client = await make_client(concurrency=1, timeout=0.5)
+    await client.call("res.partner", "search", [])
+    sim.set_faults(mode="timeout", count=1, hold=5.0)
+    started = time.monotonic()
+    results = await asyncio.gather(*(client.call("res.partner", "search", []) for _ in range(2)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, OdooUnavailable) for r in results)
+    assert time.monotonic() - started < 1.5
+
+
 async def test_latency_below_the_timeout_is_fine(sim: Any, make_client: ClientFactory) -> None:
     client = await make_client(timeout=2.0)
     await client.call("res.partner", "search", [])
@@ -223,6 +246,30 @@ async def test_catalog_refreshes_in_the_background(client: OdooClient) -> None:
         await cache.close()
 
 
+async def test_catalog_refresh_sees_a_product_created_in_odoo(client: OdooClient) -> None:
+    cache = CatalogCache(client, refresh_seconds=0, miss_interval=0)
+    assert (await cache.get()).by_code("DC-9999") is None
+    new_id = await client.call("product.product", "create",
+                               {"name": "Zinc test part", "default_code": "DC-9999", "barcode": "7612345999999",
+                                "list_price": 3.5})
+    fresh = await cache.refresh()
+    product = fresh.by_code("DC-9999")
+    assert product is not None and product.id == new_id and product.list_price == 3.5
+    assert fresh.by_barcode("7612345999999") is product
+
+
+async def test_failed_background_refresh_keeps_the_catalog(sim: Any, client: OdooClient) -> None:
+    cache = CatalogCache(client, refresh_seconds=0.05)
+    first = await cache.get()
+    sim.set_faults(mode="http500")
+    try:
+        await asyncio.sleep(0.2)  # a few refreshes fail meanwhile
+        assert await cache.get() is first
+    finally:
+        sim.set_faults(mode=None)
+        await cache.close()
+
+
 # --- partners ---------------------------------------------------------------------------------
 
 
@@ -275,6 +322,9 @@ async def test_free_qty_for_all_lines_in_one_call(client: OdooClient) -> None:
     assert calls == ["product.product.read"]
     assert free == {ids[0]: 40.0, ids[1]: 500.0, ids[2]: 0.0}
     assert await orders.free_qty(client, []) == {}
+    # Scoped to a warehouse through the context, as Odoo does.
+    [warehouse] = await client.call("stock.warehouse", "search", [], limit=1)
+    assert await orders.free_qty(client, ids, warehouse) == free
 
 
 async def test_create_confirm_reserves_stock_and_confirming_twice_is_fine(client: OdooClient) -> None:
