@@ -136,6 +136,8 @@ class OutboxSender:
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
+            # Cleared before draining, not after: a wake() that arrives while we drain must not be lost.
+            self._wake.clear()
             try:
                 await self.drain()
                 failures = 0
@@ -151,7 +153,6 @@ class OutboxSender:
                 log.exception("outbox.error", retry_in=round(delay, 3))
             if self._stopping:
                 break
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, delay))
 
