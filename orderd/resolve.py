@@ -7,15 +7,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from orderd.catalog import Catalog
-from orderd.extract.nlp import MATERIALS, code_key, index_for, normalize_name
+from orderd.extract.nlp import (
+    AMBIGUOUS_GAP,
+    FUZZY_CEILING,
+    NO_MATCH_BELOW,
+    code_key,
+    index_for,
+    name_score,
+    normalize_name,
+    rank_names,
+)
 from orderd.records import LineMention, OrderLine, Product
-
-NO_MATCH_BELOW = 70  # best name score under this: the catalog does not have it
-AMBIGUOUS_GAP = 8  # two candidates within this many points: ask a human
-FUZZY_CEILING = 0.98  # a name is never as certain as a code
 
 
 @dataclass(frozen=True)
@@ -82,43 +85,17 @@ def _check_description(product: Product | None, rest: str, catalog: Catalog) -> 
     return Match(product, 1.0)
 
 
-def _materials(words: list[str]) -> set[str]:
-    return {w for w in words if w in MATERIALS}
-
-
-def name_score(mention: str, name: str) -> float:
-    """0-100: how well the words written fit a product name. A different material is a different
-    product however similar the rest ("steel gearbox housing" is not our aluminium one)."""
-    if not mention:
-        return 0.0
-    m_mat, n_mat = _materials(mention.split()), _materials(name.split())
-    score = max(fuzz.token_set_ratio(mention, name), fuzz.ratio(mention, name))
-    # the written words must mostly be in the name: "titanium flange cover" shares only "cover"
-    m_words = [w for w in mention.split() if w not in MATERIALS]
-    if m_words:
-        covered = sum(1 for w in m_words if any(fuzz.ratio(w, n) >= 85 for n in name.split()))
-        if covered == 0:
-            score = min(score, 50.0)
-        elif covered < len(m_words):
-            score = min(score, 60.0 + 30.0 * covered / len(m_words))
-    if m_mat and n_mat and not (m_mat & n_mat):
-        score = min(score, 55.0)
-    return float(score)
-
-
 def match_name(text: str, catalog: Catalog) -> Match:
-    mention = normalize_name(text)
-    if not re.search(r"[a-z]{3,}", mention):
-        return Match(None, 0.0)
-    scored = sorted(((name_score(mention, normalize_name(p.name)), p) for p in catalog.products),
-                    key=lambda sp: -sp[0])
+    """The product a name designates, with a confidence from its score and its lead over the next;
+    several close candidates come back as candidates without a product."""
+    scored = rank_names(text, index_for(catalog))
     if not scored:
         return Match(None, 0.0)
-    best, product = scored[0]
-    close = [p.default_code for s, p in scored if s >= max(NO_MATCH_BELOW, best - AMBIGUOUS_GAP)]
+    best, code = scored[0]
+    product = catalog.by_code(code)
+    close = [c for s, c in scored if s >= max(NO_MATCH_BELOW, best - AMBIGUOUS_GAP)]
     if best < NO_MATCH_BELOW:
-        hints = tuple(p.default_code for s, p in scored[:3] if s >= 55)
-        return Match(None, 0.0, hints)
+        return Match(None, 0.0, tuple(c for s, c in scored[:3] if s >= 55))
     if len(close) > 1:
         return Match(None, round(best / 100, 3), tuple(close[:4]))
     gap = best - (scored[1][0] if len(scored) > 1 else 0.0)

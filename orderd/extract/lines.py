@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from orderd.extract.nlp import CatalogIndex
+from orderd.extract.nlp import NO_MATCH_BELOW, CatalogIndex, rank_names
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
@@ -151,12 +151,17 @@ _BAD_AFTER = re.compile(
 )
 _BAD_BEFORE = re.compile(
     rf"(?:{_CURRENCY}|@|\bat|\bà|\bzu|\bje|\bprice|\bpreis|\bprix|\bprecio|\btotal|#|\bno\.?|\bnr\.?|n°|"
-    r"\bnum(?:ber|ero|éro)?\.?|\bref\.?|\bpo|\border|\binvoice|\brechnung|\bfacture|\bfactura|\btel\.?|"
+    r"\bnum(?:ber|ero|éro)?\.?|\bref\.?|\bpo|\border\s*(?:no\.?|number|nr\.?|#)|\binvoice|\brechnung|\bfacture|\bfactura|\btel\.?|"
     r"\bphone|\bfax|\bmobile|\btél\.?|\+|\bkw|\bweek|\bsemaine|\bwoche|\bsemana|\bplant|\bwerk|\busine|"
     r"\bhall|\bhalle|\bgate|\btor|\bdock|\bquai|\bmuelle|\bbay|\broom|\bfloor|\bstock|\blot|\bbatch|"
     r"\bversion|\brev\.?|\bv|\bstr\.?|\bstraße|\bstrasse|\brue|\bcalle|\bavenue|\bav\.?|\bstreet|\broad|"
     r"\bbox|\bpostfach|\bbp|\bcp|\bplz|\bzip|\bsince|\bseit|\bdepuis|\bdesde|\bthe|\bcon|\bvat|\biban)"
     r"\s*[:.]?\s*$",
+    re.I,
+)
+# Even "5 pcs" is no quantity after these: "@ 5 pcs price", "tel. 5 …", "order no. 5 x"
+_BAD_BEFORE_STRONG = re.compile(
+    rf"(?:{_CURRENCY}|@|#|\bno\.|\bnr\.?|n°|\btel\.?|\bphone|\bfax|\+|\bprice|\bpreis|\bprix|\bprecio)\s*[:.]?\s*$",
     re.I,
 )
 _SEPARATORS = re.compile(r"[,;]|\s(?:and|und|et|y|plus|as well as|sowie|ainsi que|also)\s|\s[+&]\s", re.I)
@@ -223,7 +228,9 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         before, after = text[:start], text[end:]
         if _BAD_AFTER.match(after) and not UNIT_RE.match(after):
             continue
-        if _BAD_BEFORE.search(before[-14:]) and not UNIT_BEFORE_RE.search(before):
+        unit_follows = bool(UNIT_RE.match(after))
+        if (_BAD_BEFORE if not unit_follows else _BAD_BEFORE_STRONG).search(before[-14:]) \
+                and not UNIT_BEFORE_RE.search(before):
             continue
         digits = re.sub(r"\D", "", token)
         if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not UNIT_RE.match(after):
@@ -359,6 +366,13 @@ _GENERIC = re.compile(
     r"à|per|please|bitte|svp|s'il|por favor)\b|\?|!|$))",
     re.I,
 )
+_PROSE = re.compile(
+    r"(?<![\w.,/-])(\d[\d.,]*|[A-Za-zäöüéèàñ]+(?:[ -][A-Za-zäöüéèàñ]+)?)\s+(?:of\s+(?:the\s+)?|de\s+|d'|des\s+)?"
+    r"(?P<prod>[A-Za-zäöüßéèêàâçñáíóú][\w\-äöüßéèêàâçñáíóú']*(?:\s+[A-Za-zäöüßéèêàâçñáíóú][\w\-äöüßéèêàâçñáíóú']*){0,5}?)"
+    r"(?=\s*(?:[,;:(]|\.(?:\s|$)|\s(?:for|by|at|@|to|until|and|und|et|y|à|pour|für|bis|para|antes|avant|zu|"
+    r"each|per|please|bitte|svp|por favor|in|im|en|this|next|asap|thx|thanks|now|today)\b|\?|!|$))",
+    re.I,
+)
 _GENERIC_AFTER = re.compile(
     r"^\s*(?:[-*•·]|\d+[.)])\s*(?P<prod>[A-Za-z][\w\-/ .äöüßéèêàâçñáíóú']*?)\s*(?:[:=×x–-])\s*"
     rf"(?P<qty>\d[\d.,]*)\s*(?:{UNITS})?\.?\s*$",
@@ -386,7 +400,7 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
     question = (stripped.endswith("?") or bool(_QUESTION_START.match(stripped) and "?" in stripped)) \
         and not is_request(stripped)
     if not anchors:
-        return _generic_mentions(line, lang, source), question and False
+        return ([] if question else _generic_mentions(line, lang, source, index)), question
     if question:
         return [], True
     items = group_items(anchors)
@@ -409,14 +423,14 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
     masked = list(line)
     for a in anchors:
         masked[a.start:a.end] = "§" * (a.end - a.start)
-    for extra in _generic_mentions("".join(masked), lang, source):
+    for extra in _generic_mentions("".join(masked), lang, source, index):
         if "§" not in extra.product_text:
             extra.text = stripped
             mentions.append(extra)
     return mentions, False
 
 
-def _generic_mentions(line: str, lang: str, source: str) -> list[LineMention]:
+def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | None = None) -> list[LineMention]:
     """"3 x titanium flanges" names no catalog product but is plainly an order line: keep it so
     that it is reported as unknown rather than silently dropped."""
     out: list[LineMention] = []
@@ -427,15 +441,32 @@ def _generic_mentions(line: str, lang: str, source: str) -> list[LineMention]:
         if qty is not None and _plausible_product(prod):
             return [LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
                                 confidence=0.9, source=source)]
+    used: list[tuple[int, int]] = []
     for m in _GENERIC.finditer(line):
         qty = parse_number(m.group(1), lang)
         prod = _clean_product_text(m.group("prod"))
         if qty is None or not _plausible_product(prod):
             continue
-        if _BAD_BEFORE.search(line[: m.start()][-14:]):
+        if _BAD_BEFORE_STRONG.search(line[: m.start()][-14:]):
             continue
+        used.append((m.start(), m.end()))
         out.append(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units", confidence=0.9,
                                source=source))
+    if index is None:
+        return out
+    # "30 aluminum heatsinks": no unit, no exact name; kept only when the words are close to a
+    # catalog name (or to several, which is then reported as ambiguous)
+    for m in _PROSE.finditer(line):
+        if any(s < m.end() and m.start() < e for s, e in used):
+            continue
+        qty = parse_number(m.group(1), lang)
+        prod = _clean_product_text(m.group("prod"))
+        if qty is None or not _plausible_product(prod) or _BAD_BEFORE.search(line[: m.start()][-14:]):
+            continue
+        ranked = rank_names(prod, index)
+        if ranked and ranked[0][0] >= NO_MATCH_BELOW + 10:
+            out.append(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
+                                   confidence=0.9, source=source))
     return out
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import spacy
+from rapidfuzz import fuzz
 from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
@@ -20,6 +22,9 @@ from orderd.extract.numbers import fold
 from orderd.records import Product
 
 LANGS = ("en", "fr", "de", "es")
+NO_MATCH_BELOW = 70  # best name score under this: the catalog does not have it
+AMBIGUOUS_GAP = 8  # two candidates within this many points: ask a human
+FUZZY_CEILING = 0.98  # a name is never as certain as a code
 # Leading words that name the material: customers often leave them out ("gearbox housings").
 MATERIALS = {"aluminium", "aluminum", "zinc", "brass", "magnesium", "steel", "stainless", "copper",
              "bronze", "iron", "titanium", "plastic", "alu", "zamak"}
@@ -212,3 +217,43 @@ def index_for(catalog: Catalog) -> CatalogIndex:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = index
         return index
+
+
+def _materials(words: list[str]) -> set[str]:
+    return {w for w in words if w in MATERIALS}
+
+
+def _covered(word: str, name_words: list[str]) -> bool:
+    """A written word is in the name, allowing typos and joined words ("heatsink" for "heat sink")."""
+    joined = [a + b for a, b in pairwise(name_words)]
+    return any(fuzz.ratio(word, n) >= 85 for n in [*name_words, *joined])
+
+
+def name_score(mention: str, name: str) -> float:
+    """0-100: how well the (normalized) words written fit a (normalized) product name. The words
+    written must mostly be in the name, and a different material is a different product however
+    similar the rest ("steel gearbox housing" is not our aluminium one)."""
+    if not mention:
+        return 0.0
+    m_words, n_words = mention.split(), name.split()
+    score = max(fuzz.token_set_ratio(mention, name), fuzz.ratio(mention.replace(" ", ""), name.replace(" ", "")))
+    content = [w for w in m_words if w not in MATERIALS]
+    if content:
+        covered = sum(1 for w in content if _covered(w, n_words))
+        if covered == 0:
+            score = min(score, 50.0)
+        elif covered < len(content):
+            score = min(score, 60.0 + 30.0 * covered / len(content))
+    m_mat, n_mat = _materials(m_words), _materials(n_words)
+    if m_mat and n_mat and not (m_mat & n_mat):
+        score = min(score, 55.0)
+    return float(score)
+
+
+def rank_names(text: str, index: CatalogIndex) -> list[tuple[float, str]]:
+    """(score, default_code) for every product, best first; empty when text has no words."""
+    mention = normalize_name(text)
+    if not re.search(r"[a-z]{3,}", mention):
+        return []
+    return sorted(((name_score(mention, name), code) for name, code in index.names.items()),
+                  key=lambda sc: -sc[0])

@@ -31,7 +31,9 @@ def find_reference(texts: list[str]) -> str | None:
         for m in _TOKEN_RE.finditer(text):
             before = text[max(0, m.start() - 30):m.start()].lower()
             if not re.search(r"(earlier|previous|last|précédente|letzte|anterior)\s+\w*\s*$", before):
-                return m.group(1)
+                ref = m.group(1)
+                # "PO 7781": the number is the reference; "PO-4410-A": the prefix is part of it
+                return re.sub(r"^(?:P\.?O|PO#)\s+", "", ref, flags=re.I)
         for m in REF_RE.finditer(text):
             ref = m.group("ref").rstrip(".")
             if not re.search(r"\d", ref) or _OUR_ORDER.match(ref):
