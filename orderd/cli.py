@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
         from orderd.odoosim import main as odoosim_main
 
         return odoosim_main(argv[1:])
+    # Logs go to stderr, warnings and worse only, unless `serve` configures otherwise: stdout is for
+    # the command's own output (parse prints JSON there).
+    log_mod.configure("auto", "warning")
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

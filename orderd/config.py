@@ -183,7 +183,7 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 def parse_hostport(key: str, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
         raise ConfigError(f"{key} = {value!r}: expected HOST:PORT")
     return host.strip("[]") or "127.0.0.1", int(port)
 

@@ -54,7 +54,7 @@ def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
         elapsed = time.perf_counter() - started
         timings[name] = round(timings.get(name, 0.0) + elapsed, 6)
         metrics.STAGE_SECONDS.labels(name).observe(elapsed)
-        log.debug("stage", stage=name, seconds=round(elapsed, 6))
+        log.info("stage", stage=name, seconds=round(elapsed, 6))
 
 
 @dataclass

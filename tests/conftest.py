@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -73,6 +74,18 @@ async def orderd(make_config: Callable[..., Config]) -> AsyncIterator[App]:
 _counter = itertools.count(1)
 
 
+def _free_port_pair(count: int = 1) -> list[int]:
+    """Ports nobody listens on right now (bound together so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def order_email(body: str, *, sender: str = "Claire Martin <customer2@example.com>",
                 subject: str = "Order", message_id: str | None = None, **headers: str) -> bytes:
     msg = EmailMessage()
@@ -88,11 +101,13 @@ def order_email(body: str, *, sender: str = "Claire Martin <customer2@example.co
 
 
 async def smtp_send(port: int, raw: bytes, *, sender: str = "customer2@example.com",
-                    recipients: tuple[str, ...] = (ORDER_ADDRESS,)) -> tuple[int, str]:
+                    recipients: tuple[str, ...] = (ORDER_ADDRESS,), mail_options: tuple[str, ...] = ()
+                    ) -> tuple[int, str]:
     """Send over a real SMTP session; return the final reply (code, text) whatever it is."""
     try:
         _refused, text = await aiosmtplib.send(raw, sender=sender, recipients=list(recipients),
-                                               hostname="127.0.0.1", port=port, timeout=60)
+                                               mail_options=list(mail_options), hostname="127.0.0.1", port=port,
+                                               timeout=60)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         first = exc.recipients[0]
         return first.code, first.message

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from email import message_from_bytes
 from email.message import Message as EmailMessageType
 
+import pytest
 from conftest import ORDER_ADDRESS, odoo_search_read, order_email, smtp_send, wait_for
 
 from orderd.app import App
@@ -180,3 +181,35 @@ async def test_health_readiness_and_metrics(orderd: App, odoo_sim: RunningSim) -
 async def test_smtp_sender_recipient_mismatch_order_address_only(orderd: App) -> None:
     code, _ = await smtp_send(orderd.smtp_port, order_email("1 x DC-1002"), recipients=(ORDER_ADDRESS.upper(),))
     assert code == 250
+
+
+async def test_ehlo_advertises_size_8bitmime_smtputf8_and_caps_recipients(make_config: Callable[..., Config]) -> None:
+    import aiosmtplib
+
+    app = App(make_config(smtp={"listen": "127.0.0.1:0", "max_recipients": 2,
+                                "addresses": ["orders@mycompany.test", "@po.mycompany.test"]}))
+    await app.start()
+    try:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=app.smtp_port, timeout=30)
+        await client.connect()
+        await client.ehlo()
+        assert client.supports_extension("size")
+        assert client.esmtp_extensions["size"] == str(app.config.smtp.max_message_size)
+        assert client.supports_extension("8bitmime") and client.supports_extension("smtputf8")
+        await client.mail("customer2@example.com")
+        assert (await client.rcpt("orders@mycompany.test")).code == 250
+        assert (await client.rcpt("anything@po.mycompany.test")).code == 250  # a whole order domain
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused) as refused:
+            await client.rcpt("orders@mycompany.test")
+        assert refused.value.code == 452
+        await client.quit()
+    finally:
+        await app.stop()
+
+
+async def test_utf8_sender_and_8bit_body_are_accepted(orderd: App, odoo_sim: RunningSim) -> None:
+    raw = ("From: José Müller <josé@müller.example>\r\nTo: orders@mycompany.test\r\nSubject: Bestellung\r\n"
+           "Message-ID: <utf8-1@müller.example>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\nGrüße, bitte 2 x DC-1002 liefern.\r\n").encode()
+    code, text = await smtp_send(orderd.smtp_port, raw, sender="josé@müller.example", mail_options=("SMTPUTF8",))
+    assert code == 250, text
