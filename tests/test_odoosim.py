@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import odoorpc
@@ -370,3 +375,28 @@ async def test_async_fixture_serves_on_the_test_loop(odoosim_async: RunningSim) 
     ids = await asyncio.to_thread(
         lambda: client.env["res.partner"].search([("email", "=ilike", "CUSTOMER1@example.com")]))
     assert ids == [7]
+
+
+def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
+    catalog = Path(__file__).resolve().parents[1] / "fixtures" / "catalog.json"
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orderd.odoosim", "--catalog", str(catalog), "--listen", "127.0.0.1:0",
+         "--state", str(state), "--db", "shop", "--password", "s3cret"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        assert found, proc.stderr.read() if proc.stderr else ""
+        client = odoorpc.ODOO("127.0.0.1", port=int(found.group(1)), timeout=10)
+        assert client.db.list() == ["shop"]
+        client.login("shop", "admin", "s3cret")
+        client.env["res.partner"].create({"name": "From the CLI"})
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "From the CLI" in state.read_text(encoding="utf-8")

@@ -518,10 +518,10 @@ class Model:
 
     # ---- the generic RPC surface ------------------------------------------------------------------
     @rpc_model
-    def search(self, domain: Any, offset: int = 0, limit: int | None = None, order: str | None = None,
-               count: bool = False) -> list[int] | int:
-        ids = self.search_ids(domain, offset, limit, order)
-        return len(ids) if count else ids
+    def search(self, domain: Any, offset: int = 0, limit: int | None = None, order: str | None = None
+               ) -> list[int]:
+        # Odoo 17 removed search(count=True); passing it is a TypeError there as here.
+        return self.search_ids(domain, offset, limit, order)
 
     @rpc_model
     def search_count(self, domain: Any, limit: int | None = None) -> int:
@@ -587,7 +587,7 @@ class Model:
 
     @rpc_model
     def name_search(self, name: str = "", domain: Any = None, operator: str = "ilike",
-                    limit: int = 100, args: Any = None) -> list[list[Any]]:
-        ids = self.search_ids(domain or args or [], 0, None)
+                    limit: int = 100) -> list[list[Any]]:
+        ids = self.search_ids(domain or [], 0, None)
         hits = [i for i in ids if not name or dom.compare(operator, self._compute_display_name(i), name)]
         return [[i, self._compute_display_name(i)] for i in hits[: limit or None]]
