@@ -56,6 +56,8 @@ class Outcome:
 
     def field_ok(self, name: str) -> bool:
         if name == "lines":
+            if any("existing order" in r for r in self.truth.get("reasons_contain", [])):
+                return True  # an amendment: its lines are the salesperson's to read
             if self.truth["decision"] == "not_order":
                 return self.got["decision"] == "not_order" or not self.got["lines"]
             return Counter(self.got["lines"]) == Counter(self.truth_lines)

@@ -20,7 +20,7 @@ from orderd.extract.language import SUPPORTED, detect
 from orderd.extract.lines import text_mentions
 from orderd.extract.mime import Body, read_body
 from orderd.extract.nlp import code_key, index_for
-from orderd.extract.refs import find_reference
+from orderd.extract.refs import find_reference, subject_reference
 from orderd.extract.text import clean_body, split_inline_forward
 from orderd.records import Extraction, LineMention, Message
 
@@ -77,7 +77,7 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
     when, date_notes = delivery_date([*cleaned.split("\n"), subject, *"\n".join(att_texts).split("\n")],
                                      rules_lang, base)
     findings += date_notes
-    ref = find_reference([subject, cleaned, *att_texts])
+    ref = find_reference([subject, cleaned, *att_texts]) or subject_reference(subject)
     if ref and code_key(ref) in index.code_by_key:
         ref = None  # "order DC-1001" names a product, not a PO
     for i, line in enumerate(lines, 1):

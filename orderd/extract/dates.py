@@ -11,7 +11,7 @@ from orderd.extract.numbers import fold, parse_number
 CUES = re.compile(
     r"\b(deliver\w*|delivery|ship\w*|dispatch\w*|arriv\w*|need(?:ed)?\s+(?:\w+\s+){0,3}(?:by|on|before)|"
     r"required|require[sd]?\s+by|due|no later than|latest|by|before|until|eta|lead time|"
-    r"livr\w*|exp[ée]di\w*|pour le|avant le|d'ici|au plus tard|"
+    r"livr\w*|exp[ée]di\w*|pour|avant le|d'ici|au plus tard|"
     r"liefer\w*|lieferung|bis|spätestens|spaetestens|benötigt|zustell\w*|versand\w*|anlieferung|termin|"
     r"entreg\w*|env[ií]o|enviar|antes del?|para el|a m[aá]s tardar|plazo)\b",
     re.I,

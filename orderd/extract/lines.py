@@ -49,7 +49,10 @@ _TOTAL_ROW = re.compile(r"^\s*(sub-?total|total|summe|gesamt|zwischensumme|monta
 def split_cells(line: str) -> list[str] | None:
     """Cells of a table row written with pipes, tabs, semicolons or wide gaps; None if not a row."""
     if "|" in line:
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        body = line.strip()
+        if body.startswith("|") and body.endswith("|"):  # a bordered (markdown-style) row
+            body = body[1:-1]
+        cells = [c.strip() for c in body.split("|")]
     elif "\t" in line:
         cells = [c.strip() for c in line.split("\t")]
     elif re.search(r"\S {2,}\S", line.strip()):
@@ -99,7 +102,9 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
     product_text = " ".join(parts)
     if not re.search(r"[A-Za-z0-9]", product_text):
         return None
-    qty_cell = cells[header.qty].strip() if header.qty < len(cells) else ""
+    if header.qty >= len(cells):
+        return None  # a footer line (bank details, VAT number) split into cells, not an item
+    qty_cell = cells[header.qty].strip()
     qty, unit, conf = _qty_from_cell(qty_cell, lang)
     return LineMention(text=text.strip(), product_text=product_text, qty=qty, uom=unit,
                        confidence=conf, source=source)
@@ -117,20 +122,23 @@ def _qty_from_cell(cell: str, lang: str) -> tuple[float | None, str | None, floa
     return None, None, 0.5
 
 
-def table_rows(rows: list[list[str]], lang: str, source: str) -> tuple[list[LineMention], set[int]]:
+def table_rows(rows: list[list[str] | None], lang: str, source: str) -> tuple[list[LineMention], set[int]]:
     """Lines from rows (plain-text tables, CSV, spreadsheets): the first header row names the
-    columns; returns the mentions and the indices of rows consumed."""
+    columns; returns the mentions and the indices of rows consumed. None stands for a blank line,
+    which does not end a table; a line that is not a row does."""
     mentions: list[LineMention] = []
     used: set[int] = set()
     header: Header | None = None
     for i, cells in enumerate(rows):
+        if cells is None:
+            continue
         if header is None:
             header = header_of(cells)
             if header is not None:
                 used.add(i)
             continue
         if len(cells) < 2 or len([c for c in cells if c.strip()]) < 2:
-            if mentions:  # the table ended
+            if mentions or not cells:  # the table ended
                 header = None
             continue
         mention = row_mention(cells, header, lang, source, " | ".join(cells))
@@ -164,7 +172,10 @@ _BAD_BEFORE_STRONG = re.compile(
     rf"(?:{_CURRENCY}|@|#|\bno\.|\bnr\.?|n°|\btel\.?|\bphone|\bfax|\+|\bprice|\bpreis|\bprix|\bprecio)\s*[:.]?\s*$",
     re.I,
 )
-_SEPARATORS = re.compile(r"[,;]|\s(?:and|und|et|y|plus|as well as|sowie|ainsi que|also)\s|\s[+&]\s", re.I)
+# between two items of one line: punctuation, a new sentence (capital after the stop), a conjunction
+_SEPARATORS = re.compile(
+    r"[,;]|[.!?]\s+(?=[A-ZÄÖÜÉ¿¡])|\s(?i:and|und|et|y|plus|as well as|sowie|ainsi que|also)\s|\s[+&]\s"
+)
 _ADJACENT_BEFORE = re.compile(
     r"^\s*(?:(?:x|×|of|of the|of our|of your|off|de|des|d'|du|de la|del|de los|de las|von|vom|der|die|"
     r"pcs|pieces|units|stück|stk|pièces|unidades|uds|more|further|additional|weitere|extra|more of the|"
@@ -239,6 +250,8 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
             continue  # 145.00: a price
         if re.match(r"^\s*[.)]\s", after) and not before.strip().strip("-*•|"):
             continue  # "1. DC-1001 …": an enumeration
+        if start >= anchor[1] and re.search(r"\s(?:and|und|et|y|plus|sowie)\s", text[anchor[1]:start], re.I):
+            continue  # "DC-1005 and 10 units of …": that number starts the next item
         unit_m = UNIT_RE.match(after)
         if unit_m and unit_m.group(0).strip().lower() in ("x", "×") and end <= anchor[0]:
             score, unit = 3, "Units"  # "2 x DC-1001"
@@ -363,6 +376,7 @@ _GENERIC = re.compile(
     r"unités|ea|nos)\.?\s+(?:of\s+(?:the\s+)?|de\s+|d'|des\s+|del\s+|de\s+la\s+|x\s+)?"
     r"(?P<prod>[A-Za-z0-9äöüßéèêàâçñáíóú][\w\-/ .äöüßéèêàâçñáíóú'’]*?)"
     r"(?=\s*(?:[,;:(]|\.(?:\s|$)|\s(?:for|by|at|@|to|until|à|pour|für|bis|para|antes|avant|a|zu|je|each|"
+    r"and|und|et|y|plus|sowie|ainsi|as well|also|with|mit|avec|con|on|in|im|this|next|asap|"
     r"à|per|please|bitte|svp|s'il|por favor)\b|\?|!|$))",
     re.I,
 )
@@ -406,7 +420,14 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
     items = group_items(anchors)
     mentions = []
     regions = _regions(line, items)
-    blocked = [(a.start, a.end) for a in anchors]
+    # "… 250 grips, and 3 x titanium flanges": unknown items beside known ones still count, and
+    # their numbers are not the known items' quantities
+    masked = list(line)
+    for a in anchors:
+        masked[a.start:a.end] = "§" * (a.end - a.start)
+    extras = [(m, s, e) for m, s, e in _generic_spans("".join(masked), lang, source, index)
+              if "§" not in m.product_text]
+    blocked = [(a.start, a.end) for a in anchors] + [(s, e) for _, s, e in extras]
     for item, (r0, r1) in zip(items, regions, strict=False):
         region = line[r0:r1]
         if _NEGATED.search(fold(region)):
@@ -419,28 +440,28 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
             continue
         mentions.append(LineMention(text=stripped, product_text=product_text, qty=qty, uom=unit,
                                     confidence=conf if qty is not None else 0.5, source=source))
-    # "… 250 grips, and 3 x titanium flanges": unknown items beside known ones still count
-    masked = list(line)
-    for a in anchors:
-        masked[a.start:a.end] = "§" * (a.end - a.start)
-    for extra in _generic_mentions("".join(masked), lang, source, index):
-        if "§" not in extra.product_text:
-            extra.text = stripped
-            mentions.append(extra)
+    for extra, _, _ in extras:
+        extra.text = stripped
+        mentions.append(extra)
     return mentions, False
 
 
 def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | None = None) -> list[LineMention]:
+    return [m for m, _, _ in _generic_spans(line, lang, source, index)]
+
+
+def _generic_spans(line: str, lang: str, source: str,
+                   index: CatalogIndex | None = None) -> list[tuple[LineMention, int, int]]:
     """"3 x titanium flanges" names no catalog product but is plainly an order line: keep it so
-    that it is reported as unknown rather than silently dropped."""
-    out: list[LineMention] = []
+    that it is reported as unknown rather than silently dropped. With the span it was read from."""
+    out: list[tuple[LineMention, int, int]] = []
     m = _GENERIC_AFTER.match(line)
     if m:
         qty = parse_number(m.group("qty"), lang)
         prod = _clean_product_text(m.group("prod"))
         if qty is not None and _plausible_product(prod):
-            return [LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
-                                confidence=0.9, source=source)]
+            return [(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
+                                 confidence=0.9, source=source), m.start(), m.end())]
     used: list[tuple[int, int]] = []
     for m in _GENERIC.finditer(line):
         qty = parse_number(m.group(1), lang)
@@ -450,8 +471,8 @@ def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | N
         if _BAD_BEFORE_STRONG.search(line[: m.start()][-14:]):
             continue
         used.append((m.start(), m.end()))
-        out.append(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units", confidence=0.9,
-                               source=source))
+        out.append((LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units", confidence=0.9,
+                                source=source), m.start(), m.end()))
     if index is None:
         return out
     # "30 aluminum heatsinks": no unit, no exact name; kept only when the words are close to a
@@ -465,8 +486,8 @@ def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | N
             continue
         ranked = rank_names(prod, index)
         if ranked and ranked[0][0] >= NO_MATCH_BELOW + 10:
-            out.append(LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
-                                   confidence=0.9, source=source))
+            out.append((LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
+                                    confidence=0.9, source=source), m.start(), m.end()))
     return out
 
 
@@ -481,7 +502,7 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
     """All order lines in a cleaned text: tables first, then line by line; pairs "Product: X" with a
     following or preceding "Quantity: N" when the product's own line has no quantity."""
     lines = text.split("\n")
-    rows = [split_cells(ln) or [] for ln in lines]
+    rows = [None if not ln.strip() else (split_cells(ln) or []) for ln in lines]
     table, used = table_rows(rows, lang, source)
     mentions: list[LineMention] = list(table)
     asked = False

@@ -187,7 +187,7 @@ class _HtmlText(HTMLParser):
             return
         if tag in ("div", "blockquote") and self.quote_stack and self.quote_stack.pop():
             self.quote = max(0, self.quote - 1)
-        if tag in _BLOCK and tag not in ("br", "li"):
+        if tag in _BLOCK and tag not in ("br", "li", "tr"):  # a row's start already broke the line
             self._newline()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

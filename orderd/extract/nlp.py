@@ -36,7 +36,7 @@ GLOSSARY: dict[str, str] = {
     "poignee": "handle", "pompe": "pump", "soupape": "valve", "vanne": "valve", "corps": "body",
     "siege": "seat", "dissipateur": "heat sink", "radiateur": "heat sink", "support": "bracket",
     "equerre": "bracket", "roue": "impeller", "turbine": "impeller", "boite de vitesses": "gearbox",
-    "moteur": "motor", "laiton": "brass", "porte": "door", "antenne": "antenna", "camera": "camera",
+    "moteur": "motor", "laiton": "brass", "porte": "door", "antenne": "antenna", "camera": "camera", "camara": "camera",
     # German
     "gehause": "housing", "deckel": "cover", "abdeckung": "cover", "griff": "handle", "pumpe": "pump",
     "ventil": "valve", "ventilsitz": "valve seat", "ventilgehause": "valve body", "kuhlkorper": "heat sink",
@@ -49,7 +49,9 @@ GLOSSARY: dict[str, str] = {
     "carcasa": "housing", "tapa": "cover", "cubierta": "cover", "manija": "handle", "tirador": "handle",
     "maneta": "handle", "bomba": "pump", "valvula": "valve", "cuerpo": "body", "asiento": "seat",
     "disipador": "heat sink", "soporte": "bracket", "impulsor": "impeller", "caja de cambios": "gearbox",
-    "laton": "brass", "puerta": "door", "aluminio": "aluminium", "zinc": "zinc", "magnesio": "magnesium",
+    "laton": "brass", "puerta": "door", "antena": "antenna", "montaje": "mount", "nucleo": "core",
+    "volante": "steering wheel", "transmision": "transmission", "motor": "motor", "empunadura": "grip",
+    "aluminio": "aluminium", "zinc": "zinc", "magnesio": "magnesium",
 }
 _STOP = {"de", "du", "des", "la", "le", "les", "en", "aus", "von", "der", "die", "das", "para", "del",
          "el", "of", "the", "a", "d", "pour", "fur"}

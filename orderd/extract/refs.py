@@ -25,6 +25,21 @@ _OUR_ORDER = re.compile(r"^S\d{4,}$")
 _TOKEN_RE = re.compile(r"(?<![\w-])((?:P\.?O|BC|BDC|PED|PO#)[-#/ ]?\d[\w\-/]*[\w])(?![\w-])", re.I)
 
 
+# In a subject, "Order 4500012410" / "Bestellung 4500012410" names the customer's own order
+_SUBJECT_RE = re.compile(
+    r"^\s*(?:purchase\s+order|order|bestellung|auftrag|commande|pedido|orden)\s*(?:n[°ºo]\.?|nr\.?|no\.?|#|:)?\s*"
+    r"(?P<ref>[A-Z0-9][A-Z0-9\-_/.]{2,30}[A-Z0-9])\s*$",
+    re.I,
+)
+
+
+def subject_reference(subject: str) -> str | None:
+    m = _SUBJECT_RE.match(subject)
+    if m and re.search(r"\d", m.group("ref")) and not _OUR_ORDER.match(m.group("ref")):
+        return m.group("ref")
+    return None
+
+
 def find_reference(texts: list[str]) -> str | None:
     """The first plausible customer reference in the subject, body or attachments."""
     for text in texts:

@@ -29,8 +29,8 @@ _FORWARD = re.compile(
 )
 _HDR_FROM = re.compile(r"^\s*\*?(from|von|de|expéditeur|remitente)\s*:\*?\s*(.+)$", re.I)
 _HDR_OTHER = re.compile(
-    r"^\s*\*?(sent|date|gesendet|datum|envoy[ée]|enviado|fecha|to|an|à|para|subject|betreff|objet|asunto"
-    r"|cc)\s*:", re.I,
+    r"^\s*\*?(sent|date|gesendet|datum|envoy[ée]( le)?|enviado|fecha|to|an|à|para|pour|subject|betreff|objet"
+    r"|sujet|asunto|cc|reply-to|r[ée]pondre [àa])\s*:", re.I,
 )
 _SIGN_OFF = re.compile(
     r"^\s*(best|kind|warm|many thanks|thanks|thank you|regards|cheers|sincerely|yours|br|"
