@@ -110,8 +110,9 @@ async def _load(port: int, messages: int, concurrency: int, run: str) -> dict[st
 
 
 def _sim_calls(url: str) -> dict[str, int]:
+    """RPC calls the simulator answered since the last reset, by model.method."""
     with urllib.request.urlopen(f"{url}/__sim/calls", timeout=10) as resp:
-        return json.load(resp)
+        return json.load(resp)["calls"]
 
 
 def _sim_post(url: str, path: str, body: dict | None = None) -> None:
@@ -158,6 +159,7 @@ async def main(argv: list[str] | None = None) -> int:
             row = await _load(smtp_port, args.messages, level, f"orderd{level}")
             calls = _sim_calls(sim_url)
             row["rpc_calls_per_message"] = round(sum(calls.values()) / args.messages, 2)
+            row["rpc_calls_by_method_per_message"] = {name: round(n / args.messages, 2) for name, n in calls.items()}
             results["orderd"].append(row)
             print(f"concurrency {level}: orderd {row['messages_per_s']} msg/s p50 {row['p50_ms']} ms "
                   f"p99 {row['p99_ms']} ms, {row['rpc_calls_per_message']} RPC/msg; baseline "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -36,7 +37,7 @@ from orderd.records import (
     ThreadRef,
     Verdict,
 )
-from orderd.reply import ReplyContext, compose_forward, compose_reply, language_for
+from orderd.reply import ReplyContext, compose_forward, compose_reply, language_for, order_name_from_message_id
 from orderd.resolve import resolve_lines
 from orderd.store import OutgoingMail, Store, StoreUnavailable
 from orderd.thread import thread
@@ -85,9 +86,11 @@ def understand(
     *,
     trusted_authserv_ids: tuple[str, ...] = (),
     customer_codes: dict[str, str] | None = None,
-    order_for_message_id: Callable[[str], str | None] | None = None,
+    order_for_message_id: Callable[[str], str | None] = order_name_from_message_id,
 ) -> Understanding:
-    """Classify, thread, extract and resolve: pure stages, safe to run in a worker thread."""
+    """Classify, thread, extract and resolve: pure stages, safe to run in a worker thread.
+
+    orderd's own Message-IDs name their order, so a reply to one threads without asking the store."""
     timings: dict[str, float] = {}
     with stage("classify", timings):
         classification = classify(message, trusted_authserv_ids=trusted_authserv_ids)
@@ -291,7 +294,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         )
         if verdict.decision == "order":
             await odoo_orders.confirm_order(services.odoo, order.id)
-            order = await odoo_orders.read_order(services.odoo, order.id)
+            order = dataclasses.replace(order, state="sale")  # action_confirm changes nothing else we show
         await odoo_orders.post_email(
             services.odoo, order.id, body_text=understood.extraction.body_text, subject=message.subject,
             raw_eml=message.raw,
