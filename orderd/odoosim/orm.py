@@ -101,7 +101,7 @@ def class_name(model: str) -> str:
     return "".join(part.capitalize() for part in model.split("."))
 
 
-class Model:
+class BaseModel:
     _name: ClassVar[str] = ""
     _description: ClassVar[str] = ""
     _order: ClassVar[str] = "id"
@@ -124,10 +124,10 @@ class Model:
     def table(self) -> dict[int, dict[str, Any]]:
         return self.sim.records.setdefault(self._name, {})
 
-    def env(self, model: str, ids: Iterable[int] = ()) -> Model:
+    def env(self, model: str, ids: Iterable[int] = ()) -> BaseModel:
         return self.sim.model(model, ids, self.context)
 
-    def browse(self, ids: Iterable[int]) -> Model:
+    def browse(self, ids: Iterable[int]) -> BaseModel:
         return type(self)(self.sim, ids, self.context)
 
     def ensure_one(self) -> int:
@@ -384,11 +384,20 @@ class Model:
         return hits
 
     def _leaf_field(self, leaf: dom.Leaf) -> Field:
-        name = leaf.field.split(".")[0]
-        f = self._fields.get(name)
-        if f is None:
-            raise OdooValueError(f"Invalid field {self._name}.{name} in leaf {leaf!r}")
-        return f
+        """The leaf's first field; the whole dotted path is checked so a typo fails on any data."""
+        model: BaseModel = self
+        names = leaf.field.split(".")
+        fields_on_path: list[Field] = []
+        for i, name in enumerate(names):
+            f = model._fields.get(name)
+            if f is None:
+                raise OdooValueError(f"Invalid field {model._name}.{name} in leaf {leaf!r}")
+            fields_on_path.append(f)
+            if i < len(names) - 1:
+                if not f.relation:
+                    raise OdooValueError(f"Invalid field {model._name}.{'.'.join(names[i:])} in leaf {leaf!r}")
+                model = self.env(f.relation)
+        return fields_on_path[0]
 
     def match_leaf(self, rid: int, leaf: dom.Leaf) -> bool:
         f = self._leaf_field(leaf)
@@ -591,3 +600,8 @@ class Model:
         ids = self.search_ids(domain or [], 0, None)
         hits = [i for i in ids if not name or dom.compare(operator, self._compute_display_name(i), name)]
         return [[i, self._compute_display_name(i)] for i in hits[: limit or None]]
+
+
+# Named BaseModel like Odoo's class, so TypeErrors from the generic methods read as Odoo's
+# ("BaseModel.search() got an unexpected keyword argument 'count'").
+Model = BaseModel
