@@ -12,6 +12,7 @@ from orderd.extract.nlp import (
     AMBIGUOUS_GAP,
     FUZZY_CEILING,
     NO_MATCH_BELOW,
+    CatalogIndex,
     code_key,
     index_for,
     name_score,
@@ -60,12 +61,29 @@ def resolve_text(text: str, catalog: Catalog, customer_codes: dict[str, str] | N
         ours = (customer_codes or {}).get(code_key(token))
         if ours and catalog.by_code(ours):
             return _check_description(catalog.by_code(ours), text.replace(token, " "), catalog)
+    digits = _code_by_digits(text, index)
+    if digits:
+        # "part 1004": the digits of exactly one of our codes, after a word that introduces a code;
+        # likely, but a human confirms it
+        return Match(catalog.by_code(digits), 0.8)
     if unknown_code:
         # a code of our shape that we do not have: the name beside it (if any) is only a hint
         by_name = match_name(rest, catalog)
         return Match(None, 0.0, tuple(c for c in ([by_name.product.default_code] if by_name.product else [])) +
                      by_name.candidates)
     return match_name(text, catalog)
+
+
+_CODE_CUE = re.compile(
+    r"\b(?:part|item|article|art|artikel|product|produit|producto|ref|r[ée]f[ée]rence|referencia|code|c[óo]digo|sku|"
+    r"no|nr|n°|#)\.?\s*(?:no\.?|nr\.?|number|#|:)?\s*(\d{3,})\b",
+    re.I,
+)
+
+
+def _code_by_digits(text: str, index: CatalogIndex) -> str | None:
+    m = _CODE_CUE.search(text)
+    return index.code_by_digits.get(m.group(1)) if m else None
 
 
 def _check_description(product: Product | None, rest: str, catalog: Catalog) -> Match:

@@ -120,7 +120,7 @@ def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
         d = _safe(_year(m.group(3), base), MONTHS[m.group(1)], int(m.group(2)))
         return _future(d, base, bool(m.group(3))), False
     m = _NUMERIC_NOYEAR.search(f)
-    if m and lang in _DMY_LANGS:
+    if m:  # "15.04.": the dotted form is day-first wherever it is written
         d = _safe(base.year, int(m.group(2)), int(m.group(1)))
         return _future(d, base, False), False
     return _relative(f, base), False

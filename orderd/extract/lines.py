@@ -160,11 +160,11 @@ _BAD_AFTER = re.compile(
 _BAD_BEFORE = re.compile(
     rf"(?:{_CURRENCY}|@|\bat|\bà|\bzu|\bje|\bprice|\bpreis|\bprix|\bprecio|\btotal|#|\bno\.?|\bnr\.?|n°|"
     r"\bnum(?:ber|ero|éro)?\.?|\bref\.?|\bpo|\border\s*(?:no\.?|number|nr\.?|#)|\binvoice|\brechnung|\bfacture|\bfactura|\btel\.?|"
-    r"\bphone|\bfax|\bmobile|\btél\.?|\+|\bkw|\bweek|\bsemaine|\bwoche|\bsemana|\bplant|\bwerk|\busine|"
+    r"\bphone|\bfax|\bmobile|\btél\.?|\+|\bplant|\bwerk|\busine|"
     r"\bhall|\bhalle|\bgate|\btor|\bdock|\bquai|\bmuelle|\bbay|\broom|\bfloor|\bstock|\blot|\bbatch|"
     r"\bversion|\brev\.?|\bv|\bstr\.?|\bstraße|\bstrasse|\brue|\bcalle|\bavenue|\bav\.?|\bstreet|\broad|"
     r"\bbox|\bpostfach|\bbp|\bcp|\bplz|\bzip|\bsince|\bseit|\bdepuis|\bdesde|\bthe|\bcon|\bvat|\biban)"
-    r"\s*[:.]?\s*$",
+    r"\s*[:.]?\s*$|(?:\bkw|\bcw|\bweek|\bsemaine|\bwoche|\bsemana)\s*$",
     re.I,
 )
 # Even "5 pcs" is no quantity after these: "@ 5 pcs price", "tel. 5 …", "order no. 5 x"
@@ -427,15 +427,29 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
         masked[a.start:a.end] = "§" * (a.end - a.start)
     extras = [(m, s, e) for m, s, e in _generic_spans("".join(masked), lang, source, index)
               if "§" not in m.product_text]
+    # "25 Stück Aluminium-Kühlkörper (DC-1007)": the words and the code right after are one item
+    described: dict[int, tuple[LineMention, int, int]] = {}
+    for extra in list(extras):
+        for k, item in enumerate(items):
+            if item[0].start >= extra[2] and k not in described \
+                    and re.fullmatch(r"[\s(\[:/–-]*", line[extra[2]:item[0].start]):
+                described[k] = extra
+                extras.remove(extra)
+                break
     blocked = [(a.start, a.end) for a in anchors] + [(s, e) for _, s, e in extras]
-    for item, (r0, r1) in zip(items, regions, strict=False):
+    for k, (item, (r0, r1)) in enumerate(zip(items, regions, strict=False)):
         region = line[r0:r1]
         if _NEGATED.search(fold(region)):
+            continue
+        product_text = " ".join(line[a.start:a.end] for a in item)
+        if k in described:
+            words = described[k][0]
+            mentions.append(LineMention(text=stripped, product_text=f"{product_text} {words.product_text}",
+                                        qty=words.qty, uom=words.uom, confidence=words.confidence, source=source))
             continue
         a0, a1 = item[0].start - r0, item[-1].end - r0
         cands = find_candidates(region, lang, [(s - r0, e - r0) for s, e in blocked], (a0, a1))
         qty, unit, conf = pick_quantity(cands, (a0, a1))
-        product_text = " ".join(line[a.start:a.end] for a in item)
         if qty is None and not order_intent:
             continue
         mentions.append(LineMention(text=stripped, product_text=product_text, qty=qty, uom=unit,
