@@ -185,6 +185,8 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
         if found is None:
             found, guessed = parse_date_in(line, lang, today)
         if found is None:
+            found = _dateparser_fallback(tail, lang, today)
+        if found is None:
             continue
         if guessed:
             findings.append(f"delivery date '{line.strip()}' could be read day-first or month-first")
@@ -192,3 +194,30 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
             findings.append(f"requested delivery date {found.isoformat()} is in the past")
         return found, findings
     return None, findings
+
+
+# Words that say a phrase is a date the rules above may not know ("mid-April", "le 3 du mois prochain")
+_DATE_WORDS = re.compile(rf"\b({_MONTH_ALT}|{_WD_ALT}|week|woche|semaine|semana|month|monat|mois|mes|"
+                         r"tomorrow|morgen|demain|manana|today|heute|aujourd'hui|hoy)\b")
+
+
+def _dateparser_fallback(text: str, lang: str, base: date) -> date | None:
+    """dateparser for what the rules miss, only on a cue line that has a date word in it (it is
+    slow and eager: on any number it finds "a date")."""
+    if not _DATE_WORDS.search(fold(text)):
+        return None
+    try:
+        from dateparser.search import search_dates  # loaded on first need: it takes a second
+    except ImportError:
+        return None
+    settings = {"RELATIVE_BASE": datetime(base.year, base.month, base.day), "PREFER_DATES_FROM": "future",
+                "DATE_ORDER": "MDY" if lang == "en" else "DMY"}
+    try:
+        found = search_dates(text[:200], languages=[lang if lang in ("en", "fr", "de", "es") else "en"],
+                             settings=settings)
+    except Exception:
+        return None
+    for phrase, when in found or []:
+        if _DATE_WORDS.search(fold(phrase)):
+            return when.date()
+    return None

@@ -153,9 +153,10 @@ class _HtmlText(HTMLParser):
         self.quote = 0
         self.cells_in_row = 0
         self.quote_stack: list[bool] = []
+        self.in_cell = 0  # inside <td>/<th>: paragraphs there stay on the row's line
 
     def _newline(self) -> None:
-        self.out.append("\n")
+        self.out.append(" " if self.in_cell else "\n")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -170,11 +171,13 @@ class _HtmlText(HTMLParser):
                 self.quote += 1
         if tag == "tr":
             self.cells_in_row = 0
+            self.in_cell = 0
             self._newline()
         elif tag in ("td", "th"):
             if self.cells_in_row:
                 self.out.append(" | ")
             self.cells_in_row += 1
+            self.in_cell += 1
         elif tag == "li":
             self._newline()
             self.out.append("- ")
@@ -187,6 +190,11 @@ class _HtmlText(HTMLParser):
             return
         if tag in ("div", "blockquote") and self.quote_stack and self.quote_stack.pop():
             self.quote = max(0, self.quote - 1)
+        if tag in ("td", "th"):
+            self.in_cell = max(0, self.in_cell - 1)
+            return
+        if tag == "table":
+            self.in_cell = 0
         if tag in _BLOCK and tag not in ("br", "li", "tr"):  # a row's start already broke the line
             self._newline()
 

@@ -10,7 +10,7 @@ _CUE = (
     r"|bon\s+de\s+commande(?:\s+n[°o]\.?)?|notre\s+r[ée]f[ée]rence|notre\s+r[ée]f\.?|n°\s*de\s+commande|commande\s+n[°o]"
     r"|r[ée]f(?:[ée]rence)?\s+commande|bestell(?:ung)?s?-?\s?(?:nummer|nr\.?)|unsere\s+(?:bestell-?\s?)?(?:nummer|referenz|zeichen)"
     r"|auftragsnummer|bestellreferenz|ihre\s+bestellnummer|(?:n[uú]mero\s+de\s+)?pedido(?:\s+n[°ºo]\.?)?"
-    r"|orden\s+de\s+compra|nuestra\s+referencia|n[uú]mero\s+de\s+pedido|ref\.?\s+pedido)"
+    r"|orden\s+de\s+compra|nuestra\s+referencia|n[uú]mero\s+de\s+pedido|ref\.?\s+pedido|r[ée]f(?:[ée]rence)?\.?)"
 )
 REF_RE = re.compile(
     rf"(?<![\w-])(?P<cue>{_CUE})\s*[:#.]?\s*(?:n[°ºo]\.?\s*|#\s*|is\s+|est\s+|ist\s+|es\s+)?"
@@ -45,6 +45,8 @@ def find_reference(texts: list[str]) -> str | None:
     for text in texts:
         for m in _TOKEN_RE.finditer(text):
             before = text[max(0, m.start() - 30):m.start()].lower()
+            if re.search(r"\b(your|ihre|ihr|votre|vos|su|sus|vuestra)\s*$", before):
+                continue  # "your ref": our own quotation's number, not the customer's
             if not re.search(r"(earlier|previous|last|précédente|letzte|anterior)\s+\w*\s*$", before):
                 ref = m.group(1)
                 # "PO 7781": the number is the reference; "PO-4410-A": the prefix is part of it
@@ -56,6 +58,8 @@ def find_reference(texts: list[str]) -> str | None:
             if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", ref):  # a date after "order"
                 continue
             before = text[max(0, m.start() - 30):m.start()].lower()
+            if re.search(r"\b(your|ihre|ihr|votre|vos|su|sus|vuestra)\s*$", before):
+                continue  # "your ref": our own quotation's number, not the customer's
             if re.search(r"(earlier|previous|last|former|précédente|dernière|letzte|vorherige|anterior|"
                          r"último|ultimo)\s+(order|commande|bestellung|pedido)?\s*$", before):
                 continue
