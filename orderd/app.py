@@ -18,6 +18,7 @@ from orderd.odoo.client import OdooClient
 from orderd.outbox import OutboxSender
 from orderd.pipeline import Services, intake
 from orderd.smtp import SmtpFront
+from orderd.spool import Spool
 from orderd.store import Store
 
 log = structlog.get_logger("orderd.app")
@@ -61,6 +62,7 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.services: Services | None = None
+        self.spool: Spool | None = None
         self.smtp: SmtpFront | None = None
         self.http_runner: web.AppRunner | None = None
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orderd-extract")
@@ -76,6 +78,11 @@ class App:
             await services.catalog.get()  # warm the cache; a down Odoo only delays it to the first message
         except Exception as exc:
             log.warning("catalog_not_loaded", error=str(exc))
+        # A crash can leave journaled messages without an outcome; with SQLite no other process can be
+        # mid-DATA on them, while instances sharing PostgreSQL must wait out a DATA's longest life.
+        orphan_age = 0.0 if cfg.store.url.startswith("sqlite") else cfg.smtp.data_timeout + 30
+        self.spool = services.spool = Spool(services, orphan_age=orphan_age)
+        await self.spool.start()
         self.smtp = SmtpFront(cfg.smtp, partial(intake, services=services))
         _, self.smtp_port = await self.smtp.start()
         checks = [("odoo", services.odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
@@ -95,6 +102,8 @@ class App:
             await self.smtp.stop(grace=self.config.smtp.data_timeout + 5)
         if self.http_runner is not None:
             await self.http_runner.cleanup()
+        if self.spool is not None:
+            await self.spool.stop()
         if self.services is not None:
             await close_services(self.services)
         self.executor.shutdown(wait=False, cancel_futures=True)

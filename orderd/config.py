@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orderd.reply import LANGUAGES, Profile
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the offending key."""
@@ -29,6 +31,17 @@ class SmtpConfig:
     data_timeout: float = 120.0  # seconds the pipeline may take during DATA before 451
     tls_cert: str = ""
     tls_key: str = ""
+    max_sessions: int = 200  # beyond it a new connection gets 421: memory stays bounded under a flood
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    mode: str = "inline"  # inline: the outcome decides the DATA reply | spool: 250 once journaled
+    max_concurrent: int = 16  # pipelines running at once (inline) or spool workers
+    queue_wait: float = 30.0  # seconds a DATA may wait for a free pipeline before 451 (inline)
+    max_attempts: int = 12  # spool: attempts before a message is left failed for `orderd replay`
+    retry_base_delay: float = 5.0  # spool: first retry delay, doubled per attempt
+    retry_max_delay: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class RelayConfig:
     password: str = ""
     from_: str = "orders@mycompany.test"
     timeout: float = 30.0
+    retry_base_delay: float = 5.0  # seconds before the first retry of a reply; doubles each time
+    max_attempts: int = 12  # attempts before a reply the relay keeps deferring is marked failed
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,9 @@ class PolicyConfig:
     unauthenticated: str = "review"  # review | accept | reject
     forward_non_orders_to: str = "sales@mycompany.test"
     default_language: str = "en"
+    # Replies queued to one address per rolling hour; beyond it orders are still processed but not
+    # answered, so a robot that answers every reply cannot keep a loop going. 0: no cap.
+    max_replies_per_hour: int = 10
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class LogConfig:
 @dataclass(frozen=True)
 class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     odoo: OdooConfig = field(default_factory=OdooConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
@@ -94,15 +113,25 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    # `[[profiles]]`: how replies go to groups of customers; a list of tables, so no ORDERD_* override.
+    profiles: tuple[Profile, ...] = ()
 
 
 _CHOICES = {
     ("relay", "tls"): ("none", "starttls", "implicit"),
+    ("pipeline", "mode"): ("inline", "spool"),
     ("policy", "on_shortage"): ("review", "confirm"),
     ("policy", "unauthenticated"): ("review", "accept", "reject"),
     ("log", "format"): ("auto", "json", "console"),
     ("log", "level"): ("debug", "info", "warning", "error"),
+    ("policy", "default_language"): LANGUAGES,
 }
+
+# `[[profiles]]` keys as the file spells them → Profile fields.
+_PROFILE_KEYS = {"name": "name", "customers": "customers", "categories": "categories", "domains": "domains",
+                 "from": "from_addr", "reply_to": "reply_to", "cc": "cc", "bcc": "bcc", "subject": "subject",
+                 "template_set": "template_set"}
+_PROFILE_LISTS = ("customers", "categories", "domains", "cc", "bcc")
 
 
 def _key_name(f: dataclasses.Field) -> str:
@@ -122,7 +151,8 @@ def load(path: str | Path | None = None, environ: typing.Mapping[str, str] | Non
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
 
-    sections = {f.name: f for f in dataclasses.fields(Config)}
+    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "profiles"}
+    profiles = _profiles(data.pop("profiles", []))
     for name, value in data.items():
         if name not in sections:
             raise ConfigError(f"unknown section [{name}] (known: {', '.join(sections)})")
@@ -150,7 +180,7 @@ def load(path: str | Path | None = None, environ: typing.Mapping[str, str] | Non
                 if choices and values[f.name] not in choices:
                     raise ConfigError(f"{sname}.{key} = {raw[key]!r}: must be one of {', '.join(choices)}")
         built[sname] = cls(**values)
-    config = Config(**built)
+    config = Config(**built, profiles=profiles)
     _check(config)
     return config
 
@@ -181,6 +211,57 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     return value
 
 
+def _profiles(value: Any) -> tuple[Profile, ...]:
+    """`[[profiles]]` → Profiles, each key checked and named as `profiles[N].key` (N from 1, as written)."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("profiles must be an array of tables ([[profiles]])")
+    profiles: list[Profile] = []
+    names: set[str] = set()
+    for index, table in enumerate(value, start=1):
+        where = f"profiles[{index}]"
+        values: dict[str, Any] = {}
+        for key, item in table.items():
+            if key not in _PROFILE_KEYS:
+                raise ConfigError(f"unknown key {where}.{key} (known: {', '.join(_PROFILE_KEYS)})")
+            if key in _PROFILE_LISTS:
+                values[_PROFILE_KEYS[key]] = tuple(_coerce(f"{where}.{key}", item, list[str]))
+            else:
+                values[_PROFILE_KEYS[key]] = _coerce(f"{where}.{key}", item, str)
+        profile = Profile(**values)
+        if not profile.name:
+            raise ConfigError(f"{where}.name must not be empty")
+        if profile.name in names:
+            raise ConfigError(f"{where}.name = {profile.name!r}: another profile has that name")
+        names.add(profile.name)
+        for key in ("customers", "cc", "bcc"):
+            for address in getattr(profile, key):
+                if not _is_address(address):
+                    raise ConfigError(f"{where}.{key}: {address!r} is not an email address")
+        for key, attr in (("from", "from_addr"), ("reply_to", "reply_to")):
+            address = getattr(profile, attr)
+            if address and not _is_address(address):
+                raise ConfigError(f"{where}.{key} = {address!r}: not an email address")
+        for domain in profile.domains:
+            if "." not in domain or "@" in domain.lstrip("@") or " " in domain:
+                raise ConfigError(f"{where}.domains: {domain!r} is not a domain")
+        if profile.template_set and not all(part and part not in (".", "..") and part.isprintable()
+                                            for part in profile.template_set.split("/")):
+            # A subdirectory of the template directories, never a way out of them.
+            raise ConfigError(f"{where}.template_set = {profile.template_set!r}: must be a subdirectory name")
+        profiles.append(profile)
+    defaults = [p.name for p in profiles if not (p.customers or p.categories or p.domains)]
+    if len(defaults) > 1:
+        # The first would always win and the others never apply: a mistake worth naming.
+        raise ConfigError(f"profiles {', '.join(map(repr, defaults))} all lack customers, categories and "
+                          "domains; only one default profile may")
+    return tuple(profiles)
+
+
+def _is_address(value: str) -> bool:
+    local, _, domain = value.rpartition("@")
+    return bool(local) and "." in domain and not any(c.isspace() or c in "<>,;" for c in value)
+
+
 def parse_hostport(key: str, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
@@ -198,6 +279,12 @@ def _check(config: Config) -> None:
             raise ConfigError(f"smtp.addresses: {address!r} is not an address (or @domain)")
     if config.smtp.max_message_size < 1024:
         raise ConfigError(f"smtp.max_message_size = {config.smtp.max_message_size}: must be at least 1024")
+    if config.smtp.max_sessions < 1:
+        raise ConfigError("smtp.max_sessions must be at least 1")
+    if config.pipeline.max_concurrent < 1:
+        raise ConfigError("pipeline.max_concurrent must be at least 1")
+    if config.pipeline.max_attempts < 1:
+        raise ConfigError("pipeline.max_attempts must be at least 1")
     if config.smtp.max_recipients < 1:
         raise ConfigError("smtp.max_recipients must be at least 1")
     if not 0 <= config.policy.confidence_bar <= 1:
@@ -210,8 +297,32 @@ def _check(config: Config) -> None:
         raise ConfigError(f"relay.port = {config.relay.port}: not a port")
     if not config.store.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"store.url = {config.store.url!r}: expected sqlite:///PATH or postgresql://…")
+    if config.relay.retry_base_delay <= 0:
+        raise ConfigError(f"relay.retry_base_delay = {config.relay.retry_base_delay}: must be positive")
+    if config.relay.max_attempts < 1:
+        raise ConfigError("relay.max_attempts must be at least 1")
+    if config.policy.max_replies_per_hour < 0:
+        raise ConfigError("policy.max_replies_per_hour must be 0 (no cap) or more")
+    if is_own_address(config, config.policy.forward_non_orders_to):
+        # Forwarding a non-order to an order address would feed it straight back in: a loop.
+        raise ConfigError(f"policy.forward_non_orders_to = {config.policy.forward_non_orders_to!r}: "
+                          "is one of orderd's own addresses")
     if bool(config.smtp.tls_cert) != bool(config.smtp.tls_key):
         raise ConfigError("smtp.tls_cert and smtp.tls_key must be set together")
+
+
+def own_addresses(config: Config) -> tuple[str, ...]:
+    """Addresses (and `@domain`s) orderd sends from or receives at, lower case: mail from them is a loop."""
+    found = [config.relay.from_, *config.smtp.addresses, *(p.from_addr for p in config.profiles)]
+    return tuple(dict.fromkeys(a.strip().lower() for a in found if a.strip()))
+
+
+def is_own_address(config: Config, address: str) -> bool:
+    address = address.strip().lower()
+    if not address:
+        return False
+    domain = "@" + address.rpartition("@")[2]
+    return any(address == own or domain == own for own in own_addresses(config))
 
 
 def replace(config: Config, **sections: dict[str, Any]) -> Config:

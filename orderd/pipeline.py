@@ -11,17 +11,22 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from functools import partial
+from typing import Protocol
 
 import structlog
 
 from orderd import metrics
 from orderd.catalog import Catalog
-from orderd.classify import classify
-from orderd.config import Config
+from orderd.classify import classify, is_robot_address
+from orderd.config import Config, is_own_address, own_addresses
 from orderd.decide import decide
 from orderd.extract import extract
 from orderd.odoo import orders as odoo_orders
@@ -37,9 +42,17 @@ from orderd.records import (
     ThreadRef,
     Verdict,
 )
-from orderd.reply import ReplyContext, compose_forward, compose_reply, language_for, order_name_from_message_id
+from orderd.reply import (
+    ReplyContext,
+    compose_forward,
+    compose_reply,
+    language_for,
+    order_name_from_message_id,
+    orders_named_in,
+    select_profile,
+)
 from orderd.resolve import resolve_lines
-from orderd.store import OutgoingMail, Store, StoreUnavailable
+from orderd.store import OutgoingMail, Store, StoreUnavailable, utcnow
 from orderd.thread import thread
 
 log = structlog.get_logger("orderd.pipeline")
@@ -87,13 +100,14 @@ def understand(
     trusted_authserv_ids: tuple[str, ...] = (),
     customer_codes: dict[str, str] | None = None,
     order_for_message_id: Callable[[str], str | None] = order_name_from_message_id,
+    own: tuple[str, ...] = (),
 ) -> Understanding:
     """Classify, thread, extract and resolve: pure stages, safe to run in a worker thread.
 
     orderd's own Message-IDs name their order, so a reply to one threads without asking the store."""
     timings: dict[str, float] = {}
     with stage("classify", timings):
-        classification = classify(message, trusted_authserv_ids=trusted_authserv_ids)
+        classification = classify(message, trusted_authserv_ids=trusted_authserv_ids, own_addresses=own)
     with stage("thread", timings):
         thread_ref = thread(message, order_for_message_id)
     with stage("extract", timings):
@@ -123,33 +137,90 @@ class Services:
     catalog: CatalogCache
     outbox: OutboxSender | None
     executor: Executor | None = None  # for CPU-heavy extraction; None: the loop's default executor
-    _in_flight: dict[str, asyncio.Lock] = field(default_factory=dict)
+    spool: Waker | None = None  # told when a message is journaled for later processing (spool mode)
+    _in_flight: dict[str, tuple[asyncio.Lock, list[int]]] = field(default_factory=dict)
+    _pipelines: asyncio.Semaphore | None = None
 
-    def lock_for(self, key: str) -> asyncio.Lock:
-        return self._in_flight.setdefault(key, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[None]:
+        """One pipeline per key in this process: a duplicate waits, then sees the first outcome."""
+        lock, waiters = self._in_flight.setdefault(key, (asyncio.Lock(), [0]))
+        waiters[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            waiters[0] -= 1
+            if not waiters[0]:
+                del self._in_flight[key]
+
+    def busy(self, key: str) -> bool:
+        return key in self._in_flight
+
+    @property
+    def pipelines(self) -> asyncio.Semaphore:
+        if self._pipelines is None:
+            self._pipelines = asyncio.Semaphore(self.config.pipeline.max_concurrent)
+        return self._pipelines
+
+
+class Waker(Protocol):
+    def wake(self) -> None: ...
 
 
 TEMPFAIL = "451 4.3.0 {what} unavailable, please try again later"
+BUSY = "451 4.3.2 too busy right now, please try again later"
 
 
 async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
-    """Run one message through orderd; return the SMTP reply for DATA.
+    """Take one message during DATA; return the SMTP reply.
 
-    250 only once the raw message is journaled and its outcome recorded (promise 1); a second
-    delivery of the same key answers with the first outcome (promise 2); anything temporary is 451.
+    Inline (the default): 250 only once the raw message is journaled and its outcome recorded
+    (promise 1); a second delivery of the same key answers with the first outcome (promise 2);
+    anything temporary is 451. Spool: 250 once journaled, the spool workers own it from then on.
     """
     message = Message.from_bytes(raw, envelope)
     structlog.contextvars.bind_contextvars(msg=message.key[:12])
     try:
         log.info("received", message_id=message.message_id, sender=message.sender_email,
                  rcpt=list(envelope.rcpt_tos), size=len(raw))
-        lock = services.lock_for(message.key)
-        async with lock:  # a duplicate delivered concurrently waits for the first, then sees its outcome
-            return await _intake_locked(message, services)
+        if services.config.pipeline.mode == "spool":
+            return await _spool(message, services)
+        try:
+            # Backpressure: beyond max_concurrent pipelines a DATA waits a little, then gets 451 so the
+            # sender retries later instead of piling up work and memory here.
+            await asyncio.wait_for(services.pipelines.acquire(), services.config.pipeline.queue_wait)
+        except TimeoutError:
+            log.warning("busy", max_concurrent=services.config.pipeline.max_concurrent)
+            metrics.MESSAGES.labels("busy").inc()
+            return BUSY
+        try:
+            return await run_journaled(message, services)
+        finally:
+            services.pipelines.release()
     finally:
-        if not services.lock_for(message.key).locked():
-            services._in_flight.pop(message.key, None)
         structlog.contextvars.unbind_contextvars("msg")
+
+
+async def run_journaled(message: Message, services: Services) -> str:
+    """Journal (if not yet) and process one message under its key's lock; the SMTP-style result."""
+    async with services.exclusive(message.key):
+        return await _intake_locked(message, services)
+
+
+async def _spool(message: Message, services: Services) -> str:
+    try:
+        entry = await services.store.journal(message)
+    except StoreUnavailable as exc:
+        log.error("journal_failed", error=str(exc))
+        return TEMPFAIL.format(what="message store")
+    if entry.state == "done":
+        metrics.MESSAGES.labels("duplicate").inc()
+        return _already(entry.order_name)
+    if services.spool is not None:
+        services.spool.wake()
+    metrics.MESSAGES.labels("spooled").inc()
+    return f"250 2.0.0 queued as {message.key[:12]}"
 
 
 async def _intake_locked(message: Message, services: Services) -> str:
@@ -230,7 +301,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     cfg = services.config
     catalog = await services.catalog.get()
     loop = asyncio.get_running_loop()
-    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,))
+    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,), own=own_addresses(cfg))
     understood = await loop.run_in_executor(services.executor, run)
     timings = understood.timings
     if _has_unknown_line(understood.lines):
@@ -241,16 +312,24 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
 
     classification = understood.classification
     if classification.kind != "candidate":
+        # Never answered (RFC 3834). A list message still reaches a person (the forward goes to our own
+        # human address, not back to the list); bounces and auto-replies are noted on their order.
         state = "quarantined" if classification.kind == "quarantine" else "done"
-        return Outcome("not_order", [classification.reason], state=state), timings
+        outcome = Outcome("not_order", [classification.reason], state=state)
+        if classification.kind == "list":
+            outcome.outgoing.append(compose_forward(message, to_addr=cfg.policy.forward_non_orders_to,
+                                                    from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname,
+                                                    reason=classification.reason))
+        elif classification.kind in ("bounce", "auto_reply"):
+            await _note_on_order(understood, services, timings, outcome)
+        return outcome, timings
 
     with stage("write", timings):
+        # An order carrying this key means an earlier attempt died after its create (crash, timeout):
+        # that order is resumed, never created twice (promise 2).
         existing = await odoo_orders.find_order_by_key(services.odoo, message.key)
-    if existing is not None:
-        # The journal missed the end of an earlier delivery; the order in Odoo is the truth.
-        return Outcome(_decision_of(existing.state), ["already in Odoo"], existing.id, existing.name), timings
 
-    if understood.thread.order_ref:
+    if understood.thread.order_ref and existing is None:
         return await _about_existing_order(understood, services, timings), timings
 
     verdict_without_stock = decide(classification, understood.extraction, understood.lines, None,
@@ -269,49 +348,127 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
             _odoo_lang(understood.extraction.language),
         )
     resolved = [line for line in understood.lines if line.product is not None and line.product.id is not None]
-    with stage("stock", timings):
-        free_by_id = await odoo_orders.free_qty(
-            services.odoo, sorted({line.product.id for line in resolved if line.product and line.product.id}),
-            cfg.odoo.warehouse_id,
-        )
-    free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
-                    for line in resolved if line.product and line.product.id is not None}
-    with stage("decide", timings):
-        verdict = decide(classification, understood.extraction, understood.lines, free_by_code,
-                         confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
-                         unauthenticated=cfg.policy.unauthenticated)
+    if existing is not None and existing.state == "sale":
+        # Confirmed before the crash: its own reservation would now look like a shortage.
+        verdict = Verdict("order", ["resumed after an interrupted delivery"])
+    else:
+        with stage("stock", timings):
+            free_by_id = await odoo_orders.free_qty(
+                services.odoo, sorted({line.product.id for line in resolved if line.product and line.product.id}),
+                cfg.odoo.warehouse_id,
+            )
+        free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
+                        for line in resolved if line.product and line.product.id is not None}
+        with stage("decide", timings):
+            verdict = decide(classification, understood.extraction, understood.lines, free_by_code,
+                             confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
+                             unauthenticated=cfg.policy.unauthenticated)
     with stage("write", timings):
-        order = await odoo_orders.create_order(
-            services.odoo,
-            partner_id=partner.commercial_id,
-            lines=[(line.product.id, float(line.mention.qty or 0)) for line in resolved
-                   if line.product and line.product.id is not None and (line.mention.qty or 0) > 0],
-            key=message.key,
-            message_id=message.message_id,
-            client_order_ref=understood.extraction.client_order_ref,
-            commitment_date=understood.extraction.commitment_date,
-            note="\n".join(verdict.reasons) or None,
-        )
-        if verdict.decision == "order":
-            await odoo_orders.confirm_order(services.odoo, order.id)
-            order = dataclasses.replace(order, state="sale")  # action_confirm changes nothing else we show
+        if existing is None:
+            order = await odoo_orders.create_order(
+                services.odoo,
+                partner_id=partner.commercial_id,
+                lines=[(line.product.id, float(line.mention.qty or 0)) for line in resolved
+                       if line.product and line.product.id is not None and (line.mention.qty or 0) > 0],
+                key=message.key,
+                message_id=message.message_id,
+                client_order_ref=understood.extraction.client_order_ref,
+                commitment_date=understood.extraction.commitment_date,
+                note="\n".join(verdict.reasons) or None,
+                confirm=verdict.decision == "order",
+            )
+        else:
+            order = existing
+            log.warning("resuming_order", order=order.name, state=order.state)
+            if verdict.decision == "order" and order.state == "draft":
+                await odoo_orders.confirm_order(services.odoo, order.id)
+                order = dataclasses.replace(order, state="sale")
+    with stage("reply", timings):
+        # Composed before the email is posted, so one chatter note shows the salesperson both what came
+        # in and exactly what the customer gets back.
+        reply, withheld = await _reply(understood, verdict, order, partner, services)
+    with stage("write", timings):
         await odoo_orders.post_email(
             services.odoo, order.id, body_text=understood.extraction.body_text, subject=message.subject,
             raw_eml=message.raw,
             attachments=[(a.filename, a.data, a.content_type) for a in understood.extraction.attachments
                          if not a.flagged],
+            reply_text=_reply_note(reply, withheld), reply_eml=None if withheld else reply.raw,
         )
         if verdict.decision != "order":
             await odoo_orders.schedule_review(services.odoo, order.id, "Review order received by email",
                                               "\n".join(verdict.reasons))
-    with stage("reply", timings):
-        reply = compose_reply(
-            message,
-            _reply_context(understood, verdict, order, partner.name, partner.lang, cfg.policy.default_language),
-            from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname, templates_dir=cfg.templates.directory,
-        )
-        reply.order_name = order.name
+    if withheld:
+        return Outcome(verdict.decision, [*verdict.reasons, withheld], order.id, order.name), timings
     return Outcome(verdict.decision, verdict.reasons, order.id, order.name, [reply]), timings
+
+
+async def _reply(understood: Understanding, verdict: Verdict, order: odoo_orders.PlacedOrder,
+                 partner: odoo_orders.Partner, services: Services) -> tuple[OutgoingMail, str | None]:
+    """The customer's reply, and why it must not be sent (None: send it).
+
+    Withheld: an answer to orderd's own or a robot's address (a Reply-To can point anywhere), or
+    beyond policy.max_replies_per_hour to one address (a robot answering every reply with a new
+    order would otherwise keep a loop going); the order itself is processed and recorded either way."""
+    cfg = services.config
+    profile = select_profile(list(cfg.profiles), email=understood.customer_email,
+                             categories=partner.category_names)
+    # A partner created just now got its language from this very message (or en_US when none was
+    # detected): only a language someone set in Odoo beats the detected one.
+    partner_lang = None if partner.created else partner.lang
+    reply = compose_reply(
+        understood.message,
+        _reply_context(understood, verdict, order, partner.name, partner_lang, cfg.policy.default_language),
+        from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname, templates_dir=cfg.templates.directory,
+        profile=profile,
+    )
+    reply.order_name = order.name
+    to_addr = reply.rcpt_tos[0] if reply.rcpt_tos else ""
+    if is_own_address(cfg, to_addr):
+        return reply, f"no reply: {to_addr} is orderd's own address"
+    if not to_addr or is_robot_address(to_addr):
+        return reply, f"no reply: {to_addr or 'no address'} does not take replies"
+    cap = cfg.policy.max_replies_per_hour
+    if cap:
+        recent = await services.store.replies_sent_to(to_addr, utcnow() - timedelta(hours=1))
+        if recent >= cap:
+            log.warning("reply_rate_capped", to=to_addr, recent=recent, cap=cap)
+            return reply, (f"no reply: {recent} replies to {to_addr} in the last hour"
+                           f" (policy.max_replies_per_hour = {cap})")
+    log.info("reply", to=to_addr, profile=profile.name, rcpt=len(reply.rcpt_tos))
+    return reply, None
+
+
+def _reply_note(reply: OutgoingMail, withheld: str | None) -> str:
+    if withheld:
+        return f"No reply was sent to the customer: {withheld.removeprefix('no reply: ')}."
+    body = message_from_bytes(reply.raw, policy=email_policy.default)
+    text = body.get_body(preferencelist=("plain",)) if isinstance(body, EmailMessage) else None
+    return (f"Reply sent to {', '.join(reply.rcpt_tos)}: {body.get('Subject', '')}\n\n"
+            f"{text.get_content() if text is not None else ''}")
+
+
+async def _note_on_order(understood: Understanding, services: Services, timings: dict[str, float],
+                         outcome: Outcome) -> None:
+    """A bounce or an auto-reply about one of our replies: put it on that order, never answer it.
+
+    A bounce means the customer did not get our answer, so a person is asked to follow up."""
+    message = understood.message
+    names = [understood.thread.order_ref] if understood.thread.order_ref else orders_named_in(message.raw)
+    if not names:
+        return
+    with stage("write", timings):
+        found = await odoo_orders.find_order_by_name(services.odoo, names[0])
+        if found is None:
+            return
+        await odoo_orders.post_email(services.odoo, found.id, body_text=understood.extraction.body_text,
+                                     subject=message.subject or "(no subject)", raw_eml=message.raw,
+                                     attachments=[])
+        if understood.classification.kind == "bounce":
+            await odoo_orders.schedule_review(services.odoo, found.id, f"Our reply about {found.name} bounced",
+                                              understood.classification.reason)
+    outcome.order_id, outcome.order_name = found.id, found.name
+    outcome.reasons.append(f"noted on {found.name}")
 
 
 async def _about_existing_order(understood: Understanding, services: Services,
@@ -340,10 +497,6 @@ async def _about_existing_order(understood: Understanding, services: Services,
 
 def _has_unknown_line(lines: list[OrderLine]) -> bool:
     return any(line.product is None and not line.candidates for line in lines)
-
-
-def _decision_of(state: str) -> str:
-    return "order" if state == "sale" else "needs_review"
 
 
 _ODOO_LANGS = {"en": "en_US", "fr": "fr_FR", "de": "de_DE", "es": "es_ES"}

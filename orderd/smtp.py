@@ -101,6 +101,17 @@ class OrderdSMTP(SMTP):
         await super().push(text)
 
 
+class _TooBusy(asyncio.Protocol):
+    """Answers a connection beyond smtp.max_sessions with 421 and hangs up (RFC 5321 §3.8)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        metrics.SMTP_REPLIES.labels("421").inc()
+        log.warning("too_many_sessions")
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(b"421 4.3.2 Too many connections, try again later\r\n")
+        transport.close()
+
+
 class SmtpFront:
     """The listening socket and its sessions, with a graceful stop."""
 
@@ -114,7 +125,10 @@ class SmtpFront:
             self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.tls_context.load_cert_chain(cfg.tls_cert, cfg.tls_key)
 
-    def _protocol(self) -> OrderdSMTP:
+    def _protocol(self) -> asyncio.Protocol:
+        active = sum(1 for proto in self.sessions if proto.transport is not None and not proto.transport.is_closing())
+        if active >= self.cfg.max_sessions:
+            return _TooBusy()
         proto = OrderdSMTP(
             self.handler,
             size_limit=self.cfg.max_message_size,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -103,7 +105,7 @@ def order_email(body: str, *, sender: str = "Claire Martin <customer2@example.co
 async def smtp_send(port: int, raw: bytes, *, sender: str = "customer2@example.com",
                     recipients: tuple[str, ...] = (ORDER_ADDRESS,), mail_options: tuple[str, ...] = ()
                     ) -> tuple[int, str]:
-    """Send over a real SMTP session; return the final reply (code, text) whatever it is."""
+    """Send over a real SMTP session; return the final reply (code, text) whatever it is (0: none)."""
     try:
         _refused, text = await aiosmtplib.send(raw, sender=sender, recipients=list(recipients),
                                                mail_options=list(mail_options), hostname="127.0.0.1", port=port,
@@ -113,6 +115,8 @@ async def smtp_send(port: int, raw: bytes, *, sender: str = "customer2@example.c
         return first.code, first.message
     except aiosmtplib.SMTPResponseException as exc:
         return exc.code, exc.message
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError) as exc:
+        return 0, f"no reply: {exc}"  # the connection went away: the sender would retry later
     return 250, text
 
 
@@ -129,6 +133,32 @@ async def odoo_search_read(url: str, model: str, domain: list, fields: list[str]
         return odoo_connect(url).execute_kw(model, "search_read", [domain], {"fields": fields})
 
     return await asyncio.to_thread(work)
+
+
+async def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def start_orderd_process(odoo_url: str, relay_port: int, store_url: str,
+                               **variables: str) -> tuple[asyncio.subprocess.Process, int]:
+    """`orderd serve` in its own process, configured by ORDERD_* variables; returns it and its SMTP port."""
+    smtp_port, http_port = _free_port_pair(2)
+    env = dict(os.environ, ORDERD_SMTP_LISTEN=f"127.0.0.1:{smtp_port}", ORDERD_HTTP_LISTEN=f"127.0.0.1:{http_port}",
+               ORDERD_ODOO_URL=odoo_url, ORDERD_RELAY_PORT=str(relay_port), ORDERD_STORE_URL=store_url,
+               ORDERD_LOG_FORMAT="json", **{f"ORDERD_{k.upper()}": v for k, v in variables.items()})
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "serve", env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await wait_port(smtp_port)
+    return proc, smtp_port
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

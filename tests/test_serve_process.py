@@ -3,51 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sqlite3
-import sys
 from pathlib import Path
 
-from conftest import odoo_search_read, order_email, smtp_send
+from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
 
 from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 async def test_sigterm_while_odoo_is_slow_never_answers_250_without_an_outcome(
     tmp_path: Path, odoo_sim: RunningSim, relay: RunningSink
 ) -> None:
-    smtp_port, http_port = _free_port(), _free_port()
     store = tmp_path / "orderd.sqlite3"
-    env = dict(os.environ,
-               ORDERD_SMTP_LISTEN=f"127.0.0.1:{smtp_port}", ORDERD_HTTP_LISTEN=f"127.0.0.1:{http_port}",
-               ORDERD_ODOO_URL=odoo_sim.url, ORDERD_RELAY_PORT=str(relay.port),
-               ORDERD_STORE_URL=f"sqlite:///{store}", ORDERD_LOG_FORMAT="json")
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "serve", env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc, smtp_port = await start_orderd_process(odoo_sim.url, relay.port, f"sqlite:///{store}")
     try:
-        await _wait_port(smtp_port)
         odoo_sim.set_faults(latency=0.4)  # every RPC call now takes 0.4 s: the DATA below is in flight for seconds
         send = asyncio.create_task(smtp_send(smtp_port, order_email("3 x DC-1010", message_id="<term-1@example.com>")))
         await asyncio.sleep(1.0)
