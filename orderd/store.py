@@ -4,8 +4,9 @@ The SMTP handler answers 250 only after `journal()` and `record_outcome()` have 
 store is where promise 1 ("nothing is lost") and promise 2 ("exactly one order per email") live.
 
 `Store` is the interface; `Store.open(url)` picks the implementation from the URL. SQLite is the
-default (one instance behind the MX); a PostgreSQL implementation for several instances follows the
-same methods and the same semantics, including the lease taken by `claim_outbox`.
+default (one instance behind the MX); `postgresql://…` opens `orderd.store_pg.PostgresStore` for several
+instances behind one MX, with the same methods and semantics (including the lease taken by
+`claim_outbox`) plus a processing claim so two instances never run the pipeline for one message at once.
 """
 
 from __future__ import annotations
@@ -97,7 +98,13 @@ class Store(ABC):
         if scheme == "sqlite":
             return await SQLiteStore.connect(url, busy_timeout=busy_timeout)
         if scheme in ("postgresql", "postgres"):
-            raise StoreUnavailable(f"{scheme}:// store not implemented yet; use sqlite:///PATH")
+            # Imported here: psycopg is only needed by those who run several instances (orderd[postgres]).
+            try:
+                from orderd.store_pg import PostgresStore
+            except ImportError as exc:
+                raise StoreUnavailable(f"{scheme}:// store needs psycopg 3: pip install 'orderd[postgres]'"
+                                       f" ({exc})") from exc
+            return await PostgresStore.connect(url, busy_timeout=busy_timeout)
         raise StoreUnavailable(f"unsupported store URL {url!r}")
 
     @abstractmethod

@@ -1,15 +1,27 @@
-"""The store keeps what it said it kept: journal, idempotency, outcome + outbox in one transaction."""
+"""The store keeps what it said it kept: journal, idempotency, outcome + outbox in one transaction.
+
+Every contract test runs against both implementations (the `backend` fixture: a fresh SQLite file, or
+a fresh schema in a throwaway PostgreSQL database); tests about one implementation's own mechanics say
+so in their name. PostgreSQL-only behaviour (several instances) is in test_store_pg.py."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from orderd.records import Envelope, Message
 from orderd.store import OutgoingMail, Store, StoreUnavailable, utcnow
+
+if TYPE_CHECKING:
+    from store_backends import Backend
+
+# The `backend` and `pg_database` fixtures (a fresh SQLite file or PostgreSQL schema per test);
+# a plugin rather than an import so pytest rewrites its asserts and no fixture name is shadowed.
+pytest_plugins = ["store_backends"]
 
 
 def make_message(n: int = 1, sender: str = "buyer@customer.test", body: str = "2 x DC-1001") -> Message:
@@ -29,15 +41,14 @@ def url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-async def test_journal_survives_reopen(tmp_path: Path) -> None:
-    db = tmp_path / "var" / "orderd.sqlite3"  # parent created on open
-    store = await Store.open(url(db))
+async def test_journal_survives_reopen(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     entry = await store.journal(message)
     assert entry.state == "received" and entry.attempts == 0
     await store.close()
 
-    reopened = await Store.open(url(db))
+    reopened = await Store.open(backend.url)
     again = await reopened.get(message.key)
     assert again is not None
     assert again.raw == message.raw
@@ -48,7 +59,14 @@ async def test_journal_survives_reopen(tmp_path: Path) -> None:
     await reopened.close()
 
 
-async def test_wal_and_full_sync(tmp_path: Path) -> None:
+async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "orderd.sqlite3"
+    store = await Store.open(url(db))
+    await store.close()
+    assert db.exists()
+
+
+async def test_sqlite_wal_and_full_sync(tmp_path: Path) -> None:
     db = tmp_path / "o.sqlite3"
     store = await Store.open(url(db))
     await store.close()
@@ -57,7 +75,7 @@ async def test_wal_and_full_sync(tmp_path: Path) -> None:
     conn.close()
 
 
-async def test_relative_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sqlite_relative_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     store = await Store.open("sqlite:///var/orderd.sqlite3")
     await store.ping()
@@ -65,8 +83,8 @@ async def test_relative_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / "var" / "orderd.sqlite3").exists()
 
 
-async def test_duplicate_key_returns_first_entry(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_duplicate_key_returns_first_entry(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     first = make_message(body="2 x DC-1001")
     await store.journal(first)
     await store.record_outcome(first.key, decision="order", order_id=7, order_name="S00007", reasons=[],
@@ -81,8 +99,8 @@ async def test_duplicate_key_returns_first_entry(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_same_message_id_other_sender_is_another_key(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_same_message_id_other_sender_is_another_key(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     a = make_message(sender="a@one.test")
     b = make_message(sender="b@two.test")
     await store.journal(a)
@@ -92,9 +110,8 @@ async def test_same_message_id_other_sender_is_another_key(tmp_path: Path) -> No
     await store.close()
 
 
-async def test_record_outcome_with_outbox_in_one_transaction(tmp_path: Path) -> None:
-    db = tmp_path / "o.sqlite3"
-    store = await Store.open(url(db))
+async def test_record_outcome_with_outbox_in_one_transaction(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042",
@@ -102,7 +119,7 @@ async def test_record_outcome_with_outbox_in_one_transaction(tmp_path: Path) -> 
                                outgoing=[reply_for(message)])
     await store.close()
 
-    store = await Store.open(url(db))
+    store = await Store.open(backend.url)
     entry = await store.get(message.key)
     assert entry is not None
     assert (entry.state, entry.decision, entry.order_id, entry.order_name) == ("done", "order", 42, "S00042")
@@ -113,14 +130,14 @@ async def test_record_outcome_with_outbox_in_one_transaction(tmp_path: Path) -> 
     await store.close()
 
 
-async def test_record_outcome_rolls_back_entirely(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_record_outcome_rolls_back_entirely(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     bad = OutgoingMail(mail_from=None, rcpt_tos=["x@y.test"], raw=b"Subject: x\r\n\r\n",  # type: ignore[arg-type]
                        kind="reply")
     # The second outbox row violates NOT NULL: neither the outcome nor the first row may remain.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(backend.integrity_error):
         await store.record_outcome(message.key, decision="order", order_id=1, order_name="S00001", reasons=[],
                                    timings={}, outgoing=[reply_for(message), bad])
     entry = await store.get(message.key)
@@ -129,8 +146,8 @@ async def test_record_outcome_rolls_back_entirely(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_second_outcome_does_not_queue_a_second_reply(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_second_outcome_does_not_queue_a_second_reply(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     for order_name in ("S00001", "S00002"):
@@ -142,8 +159,8 @@ async def test_second_outcome_does_not_queue_a_second_reply(tmp_path: Path) -> N
     await store.close()
 
 
-async def test_record_failure_counts_attempts(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_record_failure_counts_attempts(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_failure(message.key, "odoo: connection refused")
@@ -162,8 +179,8 @@ async def test_record_failure_counts_attempts(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_quarantined_outcome(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_quarantined_outcome(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="rejected", order_id=None, order_name=None,
@@ -173,8 +190,8 @@ async def test_quarantined_outcome(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_claim_leases_items_and_retry_reschedules(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_claim_leases_items_and_retry_reschedules(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="order", order_id=1, order_name="S00001", reasons=[],
@@ -196,8 +213,8 @@ async def test_claim_leases_items_and_retry_reschedules(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_replies_sent_to_for_rate_cap(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_replies_sent_to_for_rate_cap(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     for n in range(3):
         message = make_message(n)
         await store.journal(message)
@@ -209,7 +226,7 @@ async def test_replies_sent_to_for_rate_cap(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_unwritable_path_is_unavailable_on_open(tmp_path: Path) -> None:
+async def test_sqlite_unwritable_path_is_unavailable_on_open(tmp_path: Path) -> None:
     # A regular file where the directory should be: fails even for root, unlike chmod.
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
@@ -219,44 +236,41 @@ async def test_unwritable_path_is_unavailable_on_open(tmp_path: Path) -> None:
         await Store.open(url(tmp_path))  # a directory is not a database
 
 
-async def test_not_a_database_is_unavailable(tmp_path: Path) -> None:
+async def test_sqlite_not_a_database_is_unavailable(tmp_path: Path) -> None:
     db = tmp_path / "garbage.sqlite3"
     db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreUnavailable):
         await Store.open(url(db))
 
 
-async def test_locked_database_makes_journal_unavailable(tmp_path: Path) -> None:
-    db = tmp_path / "o.sqlite3"
-    store = await Store.open(f"{url(db)}?busy_timeout=0.2")
+async def test_locked_database_makes_journal_unavailable(backend: Backend) -> None:
+    sep = "&" if "?" in backend.url else "?"
+    store = await Store.open(f"{backend.url}{sep}busy_timeout=0.2")
     await store.ping()
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")  # another writer holding the lock (WAL: blocks writers)
-    try:
-        with pytest.raises(StoreUnavailable, match="locked"):
-            await store.journal(make_message())
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+    with backend.locked(), pytest.raises(StoreUnavailable, match="locked"):  # another writer holds the lock
+        await store.journal(make_message())
     entry = await store.journal(make_message())  # lock gone: works again
     assert entry.state == "received"
     await store.close()
 
 
-async def test_closed_store_is_unavailable(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_closed_store_is_unavailable(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     await store.close()
     with pytest.raises(StoreUnavailable):
         await store.ping()
 
 
-async def test_postgres_not_yet(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailable, match="not implemented"):
-        await Store.open("postgresql://localhost/orderd")
+async def test_url_scheme_chooses_the_implementation(backend: Backend) -> None:
+    store = await Store.open(backend.url)
+    assert type(store).__name__ == {"sqlite": "SQLiteStore", "postgres": "PostgresStore"}[backend.name]
+    await store.close()
+    with pytest.raises(StoreUnavailable, match="unsupported"):
+        await Store.open("mysql://localhost/orderd")
 
 
-async def test_order_for_message_id_finds_our_reply(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "o.sqlite3"))
+async def test_order_for_message_id_finds_our_reply(backend: Backend) -> None:
+    store = await Store.open(backend.url)
     message = make_message()
     await store.journal(message)
     raw = b"Message-ID: <orderd.S00042.abcdef@mx.test>\r\nSubject: [S00042] Re: x\r\n\r\nthanks\r\n"
@@ -268,7 +282,7 @@ async def test_order_for_message_id_finds_our_reply(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_version_1_store_is_migrated(tmp_path: Path) -> None:
+async def test_sqlite_version_1_store_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(db)
     conn.executescript(
@@ -293,10 +307,7 @@ async def test_version_1_store_is_migrated(tmp_path: Path) -> None:
     conn.close()
 
 
-async def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    db = tmp_path / "new.sqlite3"
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA user_version=99")
-    conn.close()
+async def test_newer_schema_is_refused(backend: Backend) -> None:
+    backend.set_schema_version(99)
     with pytest.raises(StoreUnavailable, match="newer"):
-        await Store.open(url(db))
+        await Store.open(backend.url)
