@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from orderd.config import Config, RelayConfig, parse_hostport
+from orderd.extract import warm
 from orderd.http import make_app
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient
@@ -75,9 +76,12 @@ class App:
         self.services = services = await open_services(cfg, self.executor)
         self.store, self.odoo, self.outbox = services.store, services.odoo, services.outbox
         try:
-            await services.catalog.get()  # warm the cache; a down Odoo only delays it to the first message
+            catalog = await services.catalog.get()  # a down Odoo only delays this to the first message
         except Exception as exc:
             log.warning("catalog_not_loaded", error=str(exc))
+        else:
+            # Language pipelines and the catalog's matchers take seconds to build: not in a customer's DATA.
+            await asyncio.get_running_loop().run_in_executor(self.executor, warm, catalog)
         # A crash can leave journaled messages without an outcome; with SQLite no other process can be
         # mid-DATA on them, while instances sharing PostgreSQL must wait out a DATA's longest life.
         orphan_age = 0.0 if cfg.store.url.startswith("sqlite") else cfg.smtp.data_timeout + 30

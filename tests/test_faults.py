@@ -1,0 +1,125 @@
+"""Faults at every peer: the answer is 451 (never a 250 without a record), and nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import odoo_search_read, order_email, smtp_send
+
+from orderd.app import App
+from orderd.config import Config
+from orderd.odoosim import RunningSim
+from orderd.sink import RunningSink
+
+
+async def _orders_for(sim: RunningSim, message_id: str) -> list[dict]:
+    return await odoo_search_read(sim.url, "sale.order", [["origin", "ilike", message_id.strip("<>")]], ["name"])
+
+
+async def test_odoo_http500_timeout_and_drop_are_451_then_one_order(make_config: Callable[..., Config],
+                                                                      odoo_sim: RunningSim) -> None:
+    app = App(make_config(odoo={"url": odoo_sim.url, "timeout": 1.0}))
+    await app.start()
+    try:
+        for mode in ("http500", "timeout", "drop"):
+            message_id = f"<fault-{mode}@example.com>"
+            raw = order_email("2 x DC-1009", message_id=message_id)
+            odoo_sim.set_faults(mode=mode, hold=5)
+            code, text = await smtp_send(app.smtp_port, raw)
+            print(f"odoo {mode}: {code} {text}")
+            assert (code, text.split()[0]) == (451, "4.3.0"), text
+            odoo_sim.set_faults(mode=None)
+            code, text = await smtp_send(app.smtp_port, raw)
+            assert code == 250, text
+            assert len(await _orders_for(odoo_sim, message_id)) == 1
+    finally:
+        await app.stop()
+
+
+async def test_slow_odoo_within_the_timeout_still_answers_250(orderd: App, odoo_sim: RunningSim) -> None:
+    odoo_sim.set_faults(latency=0.2)
+    code, text = await smtp_send(orderd.smtp_port, order_email("1 x DC-1009", message_id="<slow-1@example.com>"))
+    odoo_sim.set_faults(latency=0.0)
+    assert code == 250, text
+
+
+async def test_store_locked_is_451_and_nothing_is_recorded_as_done(tmp_path: Path,
+                                                                    make_config: Callable[..., Config],
+                                                                    odoo_sim: RunningSim) -> None:
+    db_path = tmp_path / "locked.sqlite3"
+    app = App(make_config(store={"url": f"sqlite:///{db_path}?busy_timeout=0.5"}))
+    await app.start()
+    try:
+        raw = order_email("1 x DC-1018", message_id="<locked-1@example.com>")
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # another process holding the database: writes cannot commit
+        try:
+            code, text = await smtp_send(app.smtp_port, raw)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        print(f"store locked: {code} {text}")
+        assert (code, text.split()[0]) == (451, "4.3.0"), text
+        assert await _orders_for(odoo_sim, "<locked-1@example.com>") == []
+        code, text = await smtp_send(app.smtp_port, raw)
+        assert code == 250, text
+        assert len(await _orders_for(odoo_sim, "<locked-1@example.com>")) == 1
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MiB filesystem (tmpfs) that the test can fill up."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:  # to the last byte
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+async def test_store_on_a_full_disk_is_451_then_recovers(small_disk: Path, make_config: Callable[..., Config],
+                                                          odoo_sim: RunningSim) -> None:
+    app = App(make_config(store={"url": f"sqlite:///{small_disk / 'orderd.sqlite3'}"}))
+    await app.start()
+    filler = small_disk / "filler"
+    try:
+        _fill(filler)
+        raw = order_email("1 x DC-1018\n" + "a line that makes the message bigger than a page\n" * 200,
+                          message_id="<full-1@example.com>")
+        code, text = await smtp_send(app.smtp_port, raw)
+        print(f"store on a full disk: {code} {text}")
+        assert (code, text.split()[0]) == (451, "4.3.0"), text
+        assert await _orders_for(odoo_sim, "<full-1@example.com>") == []
+        filler.unlink()
+        code, text = await smtp_send(app.smtp_port, raw)
+        assert code == 250, text
+        assert len(await _orders_for(odoo_sim, "<full-1@example.com>")) == 1
+    finally:
+        await app.stop()
+
+
+async def test_relay_down_still_accepts_and_keeps_the_reply(orderd: App, relay: RunningSink) -> None:
+    await relay.close()
+    code, text = await smtp_send(orderd.smtp_port, order_email("1 x DC-1009", message_id="<relay-down@example.com>"))
+    assert code == 250, text
+    assert orderd.services is not None
+    assert await orderd.services.store.outbox_depth() == 1  # kept for the sender's retries
