@@ -25,13 +25,24 @@ EXECUTABLE_EXTENSIONS = frozenset(
 )
 
 
-def classify(message: Message, *, trusted_authserv_ids: tuple[str, ...] = ()) -> Classification:
+def classify(message: Message, *, trusted_authserv_ids: tuple[str, ...] = (),
+             own_addresses: tuple[str, ...] = ()) -> Classification:
+    """own_addresses: orderd's own addresses (and `@domain`s), lower case; mail from them is a loop."""
     authenticated = authentication_verdict(message, trusted_authserv_ids)
-    kind, reason = _kind(message)
+    kind, reason = _kind(message, own_addresses)
     return Classification(kind=kind, reason=reason, authenticated=authenticated)
 
 
-def _kind(message: Message) -> tuple[str, str]:
+# Caps on MIME structure: real orders have a handful of parts; a bomb of nested multiparts is an attack
+# on the parser, never an order.
+MAX_MIME_PARTS = 500
+MAX_MIME_DEPTH = 20
+
+
+def _kind(message: Message, own_addresses: tuple[str, ...] = ()) -> tuple[str, str]:
+    shape = mime_shape_problem(message)
+    if shape:
+        return "quarantine", shape
     executable = _executable_attachment(message)
     if executable:
         return "quarantine", f"carries an executable attachment ({executable})"
@@ -42,6 +53,11 @@ def _kind(message: Message) -> tuple[str, str]:
         return "bounce", "delivery status notification"
     if _BOUNCE_LOCALPART.match(localpart):
         return "bounce", f"sent by {message.sender_email}"
+    for address in (message.sender_email, envelope_sender.lower()):
+        # Our own reply coming back (a forwarding rule, a misrouted copy): answering it would answer
+        # ourselves, forever.
+        if address and (address in own_addresses or "@" + address.rpartition("@")[2] in own_addresses):
+            return "loop", f"sent from orderd's own address {address}"
     auto_submitted = message.header("Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
         return "auto_reply", f"Auto-Submitted: {auto_submitted}"
@@ -58,6 +74,30 @@ def _kind(message: Message) -> tuple[str, str]:
     if _ROBOT_LOCALPART.match(localpart):
         return "auto_reply", f"sent by {message.sender_email}"
     return "candidate", ""
+
+
+def is_robot_address(address: str) -> bool:
+    """noreply@, MAILER-DAEMON@, postmaster@, bounces@…: addresses no person reads and no reply should go to."""
+    localpart = address.strip().lower().rpartition("@")[0]
+    return bool(_BOUNCE_LOCALPART.match(localpart) or _ROBOT_LOCALPART.match(localpart))
+
+
+def mime_shape_problem(message: Message) -> str | None:
+    """Why the MIME tree is too large or too deep to open, or None. Iterative: no recursion to exhaust."""
+    stack = [(message.parsed, 1)]
+    parts = 0
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > MAX_MIME_PARTS:
+            return f"more than {MAX_MIME_PARTS} MIME parts"
+        if depth > MAX_MIME_DEPTH:
+            return f"MIME parts nested deeper than {MAX_MIME_DEPTH} levels"
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend((child, depth + 1) for child in payload)
+    return None
 
 
 def _executable_attachment(message: Message) -> str | None:

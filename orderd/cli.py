@@ -72,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.set_defaults(func=_replay)
 
+    p = sub.add_parser("outbox", help="list the mail orderd sent or has to send; `outbox retry` requeues")
+    p.add_argument("--config")
+    p.add_argument("--state", choices=("pending", "sent", "failed"), help="only items in this state")
+    p.add_argument("--limit", type=int, default=100, help="newest items first, at most this many")
+    p.set_defaults(func=_outbox)
+    outbox_sub = p.add_subparsers(metavar="ACTION")
+    retry = outbox_sub.add_parser("retry", help="put failed (or pending) items back in the queue, due now")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    retry.add_argument("--failed", action="store_true", help="every failed item")
+    retry.add_argument("--config", dest="retry_config")
+    retry.set_defaults(func=_outbox_retry)
+
     p = sub.add_parser("seed", help="load a catalog's products, stock and customers into an Odoo")
     p.add_argument("--catalog", required=True)
     p.add_argument("--config")
@@ -81,9 +93,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from orderd.app import App
+    from orderd.reply import check_templates
 
     cfg = config_mod.load(args.config)
     log_mod.configure(cfg.log.format, cfg.log.level)
+    # A template that cannot render would only show up as failed replies once customers write in:
+    # refuse to start instead, naming the file and line.
+    errors = check_templates(cfg.templates.directory, cfg.profiles)
+    if errors:
+        for error in errors:
+            print(f"orderd: template error: {error}", file=sys.stderr)
+        print("orderd: not starting with broken reply templates (see `orderd check`)", file=sys.stderr)
+        return 2
     asyncio.run(App(cfg).serve_until_signal())
     return 0
 
@@ -142,8 +163,32 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
     from orderd.checks import run_checks
+    from orderd.reply import check_templates
 
-    return asyncio.run(run_checks(cfg))
+    errors = check_templates(cfg.templates.directory, cfg.profiles)
+    for error in errors:
+        print(f"templates: FAILED: {error}")
+    if not errors:
+        print(f"templates: ok ({cfg.templates.directory or 'packaged'}, {len(cfg.profiles)} profile(s))")
+    peers = asyncio.run(run_checks(cfg))
+    return 1 if errors else peers
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from orderd.outbox_admin import list_outbox
+
+    cfg = config_mod.load(args.config)
+    return asyncio.run(list_outbox(cfg, state=args.state, limit=args.limit))
+
+
+def _outbox_retry(args: argparse.Namespace) -> int:
+    from orderd.outbox_admin import retry_outbox
+
+    if not args.ids and not args.failed:
+        print("orderd outbox retry: give item ids or --failed", file=sys.stderr)
+        return 2
+    cfg = config_mod.load(args.retry_config or args.config)
+    return asyncio.run(retry_outbox(cfg, args.ids, failed=args.failed))
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -100,12 +100,13 @@ class OutboxSender:
     One item at a time: a relay is not a bottleneck at order-mail volumes, and sequential sending
     keeps retries and the lease taken by `claim_outbox` simple."""
 
-    def __init__(self, store: Store, relay: RelayConfig, *, max_attempts: int = 12, base_delay: float = 5.0,
-                 max_delay: float = 900.0, poll_interval: float = 30.0) -> None:
+    def __init__(self, store: Store, relay: RelayConfig, *, max_attempts: int | None = None,
+                 base_delay: float | None = None, max_delay: float = 900.0, poll_interval: float = 30.0) -> None:
         self.store = store
         self.relay = relay
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
+        # Unset: the relay's configuration (relay.max_attempts, relay.retry_base_delay) decides.
+        self.max_attempts = relay.max_attempts if max_attempts is None else max_attempts
+        self.base_delay = relay.retry_base_delay if base_delay is None else base_delay
         self.max_delay = max_delay
         # Upper bound on sleeping: another process (`orderd outbox retry`) may requeue items.
         self.poll_interval = poll_interval

@@ -136,7 +136,7 @@ class Customer:
 class Classification:
     """Whether a message may be an order, and if not, what it is."""
 
-    kind: Literal["candidate", "auto_reply", "bounce", "list", "quarantine"]
+    kind: Literal["candidate", "auto_reply", "bounce", "list", "loop", "quarantine"]
     reason: str = ""
     authenticated: bool | None = None  # None: no verdict available
 

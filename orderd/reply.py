@@ -153,6 +153,15 @@ def order_name_from_message_id(value: str) -> str | None:
     return match.group(1) if match else None
 
 
+_OWN_MSGID_ANYWHERE = re.compile(rb"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
+
+
+def orders_named_in(raw: bytes) -> list[str]:
+    """Orders named by orderd Message-IDs anywhere in a message: a bounce carries our reply's headers
+    in its report part, not in its own In-Reply-To."""
+    return list(dict.fromkeys(m.group(1).decode() for m in _OWN_MSGID_ANYWHERE.finditer(raw)))
+
+
 def _threading(original: Message) -> tuple[str | None, str | None]:
     """(In-Reply-To, References) for an answer to `original` (RFC 5322 §3.6.4)."""
     own = _MSGID.findall(original.message_id or "")
@@ -460,22 +469,39 @@ def sample_context(outcome: str, language: str) -> ReplyContext:
     )
 
 
-def check_templates(templates_dir: str = "") -> list[str]:
-    """Render every outcome × language × part with sample data; one "file:line: error" per failure."""
+def check_templates(templates_dir: str = "", profiles: tuple[Profile, ...] | list[Profile] = ()) -> list[str]:
+    """Render every outcome × language × part with sample data; one "file:line: error" per failure.
+
+    With profiles, each profile's template set and subject template are rendered too, so a mistake
+    there is found by `orderd check` and at startup rather than by a customer's order."""
+    if templates_dir and not Path(templates_dir).is_dir():
+        return [f"{templates_dir}: templates.directory is not a directory"]
     renderer = Renderer(templates_dir)  # uncached: check what is on disk now
     errors: list[str] = []
+    template_sets = ["", *dict.fromkeys(p.template_set for p in profiles if p.template_set)]
     for language in LANGUAGES:
         for outcome in OUTCOMES:
             variables = template_variables(sample_context(outcome, language), language, original_subject="Order")
             for ext in ("txt", "html"):
-                try:
-                    renderer.render(outcome, language, ext, variables)
-                except TemplateSyntaxError as exc:
-                    errors.append(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}")
-                except Exception as exc:  # undefined names, bad filters, sandbox refusals
-                    errors.append(f"{_template_location(exc, renderer.names(outcome, language, ext)[-1])}: "
-                                  f"{type(exc).__name__}: {exc}")
-    return errors
+                for template_set in template_sets:
+                    names = renderer.names(outcome, language, ext, template_set)
+                    try:
+                        renderer.render(outcome, language, ext, variables, template_set=template_set)
+                    except TemplateSyntaxError as exc:
+                        errors.append(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}")
+                    except Exception as exc:  # undefined names, bad filters, sandbox refusals
+                        errors.append(f"{_template_location(exc, names[0])}: {type(exc).__name__}: {exc}")
+    for profile in profiles:
+        if not profile.subject:
+            continue
+        variables = template_variables(sample_context("confirmed", "en"), "en", original_subject="Order")
+        try:
+            renderer.render_string(profile.subject, variables)
+        except TemplateSyntaxError as exc:
+            errors.append(f"profile {profile.name!r} subject:{exc.lineno}: {exc.message}")
+        except Exception as exc:
+            errors.append(f"profile {profile.name!r} subject: {type(exc).__name__}: {exc}")
+    return list(dict.fromkeys(errors))  # a broken shared include would otherwise be named once per use
 
 
 def _template_location(exc: BaseException, fallback: str) -> str:

@@ -126,7 +126,7 @@ async def _partner_from_row(client: OdooClient, row: dict[str, Any]) -> Partner:
         id=row["id"],
         name=row.get("name") or "",
         email=row.get("email") or "",
-        lang=row.get("lang") or DEFAULT_LANG,
+        lang=row.get("lang") or "",  # empty: no language set in Odoo; replies use the detected one
         commercial_id=commercial_id,
         commercial_name=commercial_name,
         category_names=await _tag_names(client, tag_ids),
@@ -257,12 +257,20 @@ async def post_email(
     subject: str,
     raw_eml: bytes,
     attachments: list[tuple[str, bytes, str]],
+    reply_text: str | None = None,
+    reply_eml: bytes | None = None,
 ) -> int:
     """Post the email as a note (notifies nobody) with the original .eml and its attachments.
 
     The files are created as ir.attachment first (base64 carries any bytes; message_post's own
-    `attachments` argument takes strings) in one call, then linked by message_post."""
+    `attachments` argument takes strings) in one call, then linked by message_post.
+    With reply_text/reply_eml the same note also carries orderd's answer (its text, and the .eml as
+    sent), so the chatter shows exactly what the customer received at no extra RPC call."""
     files = [(_eml_name(subject), raw_eml, "message/rfc822"), *attachments]
+    if reply_eml is not None:
+        files.append((_eml_name(f"reply {subject}"), reply_eml, "message/rfc822"))
+    if reply_text:
+        body_text = f"{body_text.rstrip()}\n\n{'-' * 30}\n{reply_text.strip()}\n"
     attachment_ids = await client.call("ir.attachment", "create", [
         {"name": name, "datas": base64.b64encode(data).decode("ascii"), "mimetype": mimetype,
          "res_model": "sale.order", "res_id": order_id}
