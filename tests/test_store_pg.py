@@ -128,10 +128,11 @@ async def test_recorded_failure_releases_the_claim(pg_database: PgDatabase) -> N
     assert (entry.state, entry.attempts) == ("failed", 1)
     # b holds it now; a late failure from a (its claim long gone) must not release b's claim.
     await a.record_failure(message.key, "odoo: late")
+    c = await open_pg(url, claim_wait=0.1)
     with pytest.raises(StoreUnavailable):
-        await (await open_pg(url, claim_wait=0.1)).journal(message)
-    await a.close()
-    await b.close()
+        await c.journal(message)
+    for store in (a, b, c):
+        await store.close()
 
 
 async def test_claim_of_a_dead_instance_lapses(pg_database: PgDatabase) -> None:
