@@ -117,8 +117,13 @@ class Store(ABC):
     # --- journal ---------------------------------------------------------------------------------
 
     @abstractmethod
-    async def journal(self, message: Message) -> JournalEntry:
-        """Durably record the raw bytes and envelope; if the key exists, return that entry unchanged."""
+    async def journal(self, message: Message, *, claim: bool = True) -> JournalEntry:
+        """Durably record the raw bytes and envelope; if the key exists, return that entry unchanged.
+
+        With several instances on one store (PostgreSQL), `claim` also takes the entry for this
+        instance's pipeline, waiting while another instance runs it (see orderd.store_pg).
+        `claim=False` only records it (spool mode answering 250 before processing). SQLite serves
+        one instance, whose per-key lock does this, and ignores it."""
 
     @abstractmethod
     async def get(self, key: str) -> JournalEntry | None: ...
@@ -393,7 +398,7 @@ class SQLiteStore(Store):
 
     # --- journal ---------------------------------------------------------------------------------
 
-    async def journal(self, message: Message) -> JournalEntry:
+    async def journal(self, message: Message, *, claim: bool = True) -> JournalEntry:
         now = _ts(utcnow())
         row = (
             message.key,

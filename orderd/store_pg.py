@@ -376,12 +376,12 @@ class PostgresStore(Store):
         entry = self._entry(row[:13], bytes(row[15]) if with_raw else b"")
         return entry, row[13], _utc(row[14])
 
-    async def journal(self, message: Message) -> JournalEntry:
+    async def journal(self, message: Message, *, claim: bool = True) -> JournalEntry:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._claim_wait
         delay = 0.02
         while True:
-            entry = await self._write(lambda conn: self._journal_once(conn, message))
+            entry = await self._write(lambda conn: self._journal_once(conn, message, claim))
             if entry is not None:
                 return entry
             if loop.time() >= deadline:
@@ -391,7 +391,8 @@ class PostgresStore(Store):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
 
-    async def _journal_once(self, conn: psycopg.AsyncConnection[Any], message: Message) -> JournalEntry | None:
+    async def _journal_once(self, conn: psycopg.AsyncConnection[Any], message: Message,
+                            claim: bool) -> JournalEntry | None:
         """The entry (created, or existing and ours to process, or final); None while another holds it."""
         now = utcnow()
         lease_end = now + timedelta(seconds=self._claim_lease)
@@ -402,7 +403,7 @@ class PostgresStore(Store):
             f" ON CONFLICT (key) DO NOTHING RETURNING {self._ENTRY_COLUMNS}",
             (message.key, _text(message.message_id), _text(message.envelope.mail_from or message.sender_email),
              _json(list(message.envelope.rcpt_tos)), _text(message.envelope.peer), now, now, message.raw,
-             self.owner, lease_end),
+             self.owner if claim else None, lease_end if claim else None),
         )
         row = await cur.fetchone()
         if row is not None:
@@ -411,7 +412,7 @@ class PostgresStore(Store):
         found = await self._get(conn, message.key, with_raw=True, for_update=True)
         assert found is not None  # the conflicting row is committed: ON CONFLICT waited for it
         entry, claimed_by, claimed_until = found
-        if entry.state in ("done", "quarantined"):
+        if entry.state in ("done", "quarantined") or not claim:
             return entry
         if claimed_by is not None and claimed_by != self.owner and claimed_until is not None and claimed_until > now:
             return None  # another instance is running the pipeline for this message right now

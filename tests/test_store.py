@@ -311,3 +311,12 @@ async def test_newer_schema_is_refused(backend: Backend) -> None:
     backend.set_schema_version(99)
     with pytest.raises(StoreUnavailable, match="newer"):
         await Store.open(backend.url)
+
+
+async def test_journal_without_claim_is_a_journal(backend: Backend) -> None:
+    store = await Store.open(backend.url)
+    message = make_message()
+    entry = await store.journal(message, claim=False)
+    assert entry.state == "received" and entry.raw == message.raw
+    assert (await store.journal(message)).key == message.key  # then claimed for processing
+    await store.close()

@@ -231,3 +231,18 @@ async def test_nul_in_header_values_is_stored(pg_database: PgDatabase) -> None:
     again = await store.get(message.key)
     assert again is not None and again.raw == raw and entry.key == again.key
     await store.close()
+
+
+async def test_journal_without_claim_only_records(pg_database: PgDatabase) -> None:
+    # Spool mode: answer 250 once journaled, without waiting for whoever is processing the message.
+    url = pg_database.new_schema()
+    a, b = await open_pg(url), await open_pg(url, claim_wait=0.2)
+    first, second = make_message(1), make_message(2)
+    await a.journal(first)  # a runs the pipeline for it
+    assert (await b.journal(first, claim=False)).state == "received"  # recorded, no wait
+    await b.journal(second, claim=False)
+    assert (await a.journal(second)).state == "received"  # unclaimed: a takes it at once
+    with pytest.raises(StoreUnavailable):
+        await b.journal(second)
+    await a.close()
+    await b.close()
