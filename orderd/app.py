@@ -51,6 +51,7 @@ async def open_services(config: Config, executor: ThreadPoolExecutor | None = No
 
 
 async def close_services(services: Services) -> None:
+    await services.catalog.close()
     if services.outbox is not None:
         await services.outbox.stop()
     await services.odoo.close()

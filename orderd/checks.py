@@ -15,7 +15,7 @@ async def _odoo(config: Config) -> str:
     await client.start()
     try:
         version = await client.ping()
-        await client.call("res.users", "read", [2], ["login"])  # proves the login, not just the server
+        await client.call("res.users", "context_get")  # proves the login, not just the server
         return f"{config.odoo.url} database {config.odoo.db} as {config.odoo.user}, server {version}"
     finally:
         await client.close()

@@ -1,7 +1,8 @@
 """structlog set-up: JSON lines in production, readable columns on a terminal.
 
-Processors are plain functions; every event of one message carries its `msg_id` (bound by the pipeline
-with structlog.contextvars), so one grep follows one email through the system.
+Processors are plain functions; every event of one message carries its `msg` (the idempotency key's first
+12 hex digits, bound by the pipeline with structlog.contextvars), so one grep follows one email through the
+system.
 """
 
 from __future__ import annotations

@@ -111,7 +111,9 @@ def understand(
     with stage("thread", timings):
         thread_ref = thread(message, order_for_message_id)
     with stage("extract", timings):
-        extraction = extract(message, catalog)
+        # Quarantined mail (executables, MIME bombs) is kept as raw bytes, never opened further.
+        quarantined = classification.kind == "quarantine"
+        extraction = Extraction(language="", body_text="") if quarantined else extract(message, catalog)
     with stage("resolve", timings):
         lines = resolve_lines(extraction.lines, catalog, customer_codes)
     return Understanding(message, classification, thread_ref, extraction, lines, timings)
@@ -168,6 +170,7 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
+FINAL_STATES = ("done", "quarantined")  # journal states with a recorded outcome
 TEMPFAIL = "451 4.3.0 {what} unavailable, please try again later"
 BUSY = "451 4.3.2 too busy right now, please try again later"
 
@@ -179,7 +182,11 @@ async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
     (promise 1); a second delivery of the same key answers with the first outcome (promise 2);
     anything temporary is 451. Spool: 250 once journaled, the spool workers own it from then on.
     """
-    message = Message.from_bytes(raw, envelope)
+    if len(raw) > 256 * 1024:  # parsing megabytes of MIME takes long enough to stall other sessions
+        message = await asyncio.get_running_loop().run_in_executor(services.executor, Message.from_bytes, raw,
+                                                                   envelope)
+    else:
+        message = Message.from_bytes(raw, envelope)
     structlog.contextvars.bind_contextvars(msg=message.key[:12])
     try:
         log.info("received", message_id=message.message_id, sender=message.sender_email,
@@ -214,7 +221,7 @@ async def _spool(message: Message, services: Services) -> str:
     except StoreUnavailable as exc:
         log.error("journal_failed", error=str(exc))
         return TEMPFAIL.format(what="message store")
-    if entry.state == "done":
+    if entry.state in FINAL_STATES:
         metrics.MESSAGES.labels("duplicate").inc()
         return _already(entry.order_name)
     if services.spool is not None:
@@ -230,7 +237,7 @@ async def _intake_locked(message: Message, services: Services) -> str:
     except StoreUnavailable as exc:
         log.error("journal_failed", error=str(exc))
         return TEMPFAIL.format(what="message store")
-    if entry.state == "done":
+    if entry.state in FINAL_STATES:
         log.info("duplicate", order=entry.order_name, decision=entry.decision)
         metrics.MESSAGES.labels("duplicate").inc()
         return _already(entry.order_name)
@@ -268,6 +275,7 @@ async def _intake_locked(message: Message, services: Services) -> str:
             reasons=outcome.reasons,
             timings=timings,
             outgoing=outcome.outgoing,
+            state=outcome.state,
         )
     except StoreUnavailable as exc:
         # The order may exist in Odoo already; the key written on it makes the redelivery find it.
@@ -301,7 +309,10 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     cfg = services.config
     catalog = await services.catalog.get()
     loop = asyncio.get_running_loop()
-    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,), own=own_addresses(cfg))
+    # Exact addresses only: a colleague writing from a whole order domain (`@mycompany.test`) is a person,
+    # not a loop; a reply that would go to such a domain is withheld in _reply() instead.
+    own = tuple(a for a in own_addresses(cfg) if not a.startswith("@"))
+    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,), own=own)
     understood = await loop.run_in_executor(services.executor, run)
     timings = understood.timings
     if _has_unknown_line(understood.lines):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orderd.pipeline import Services, run_journaled
+from orderd.pipeline import FINAL_STATES, Services, run_journaled
 from orderd.records import Envelope, Message
 from orderd.store import StoreUnavailable
 
@@ -101,7 +101,7 @@ class Spool:
 
     async def _run(self, key: str) -> None:
         entry = await self.services.store.get(key)
-        if entry is None or entry.state == "done":
+        if entry is None or entry.state in FINAL_STATES:
             return
         message = Message.from_bytes(entry.raw, Envelope(mail_from=entry.sender, rcpt_tos=tuple(entry.rcpt_tos)))
         structlog.contextvars.bind_contextvars(msg=key[:12])
