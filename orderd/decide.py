@@ -68,6 +68,11 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
     if not lines:
         if extraction.is_question:
             return Verdict("not_order", ["a question, not an order"])
+        if extraction.client_order_ref or extraction.commitment_date:
+            # An order number or a delivery date without a product we know: an order we could not read,
+            # which a salesperson must see as one (a draft), not a stray mail.
+            return Verdict("needs_review", ["looks like an order (purchase order number or delivery date) "
+                                            "but no product could be recognised"])
         return Verdict("not_order", ["no order lines found"])
 
     reasons: list[str] = []

@@ -217,7 +217,8 @@ async def run_journaled(message: Message, services: Services) -> str:
 
 async def _spool(message: Message, services: Services) -> str:
     try:
-        entry = await services.store.journal(message)
+        # No processing claim here: a spool worker (of whichever instance) claims it when it runs it.
+        entry = await services.store.journal(message, claim=False)
     except StoreUnavailable as exc:
         log.error("journal_failed", error=str(exc))
         return TEMPFAIL.format(what="message store")
