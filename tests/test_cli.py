@@ -95,3 +95,28 @@ async def test_demo_prints_its_table_and_keeps_answering(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 60)
+
+
+async def test_replay_failed_reruns_a_message_once_odoo_is_back(tmp_path: Path, odoo_sim: RunningSim,
+                                                                relay: RunningSink) -> None:
+    from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
+
+    store = f"sqlite:///{tmp_path / 'replay.sqlite3'}"
+    proc, port = await start_orderd_process(odoo_sim.url, relay.port, store)
+    try:
+        odoo_sim.set_faults(mode="http500")
+        code, _ = await smtp_send(port, order_email("2 x DC-1009", message_id="<replay-1@example.com>"))
+        assert code == 451
+    finally:
+        proc.terminate()
+        await proc.wait()
+    odoo_sim.set_faults(mode=None)
+    env = {"ORDERD_ODOO_URL": odoo_sim.url, "ORDERD_RELAY_PORT": str(relay.port), "ORDERD_STORE_URL": store}
+    replayed = await asyncio.to_thread(_orderd, "replay", "--failed", env=env)
+    print(replayed.stdout)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "250 2.0.0 accepted as S0" in replayed.stdout
+    orders = await odoo_search_read(odoo_sim.url, "sale.order", [["origin", "ilike", "replay-1@"]], ["name"])
+    assert len(orders) == 1
+    again = await asyncio.to_thread(_orderd, "replay", "--failed", env=env)
+    assert again.returncode == 0 and "accepted" not in again.stdout  # nothing failed any more

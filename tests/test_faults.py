@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -123,3 +124,20 @@ async def test_relay_down_still_accepts_and_keeps_the_reply(orderd: App, relay: 
     assert code == 250, text
     assert orderd.services is not None
     assert await orderd.services.store.outbox_depth() == 1  # kept for the sender's retries
+
+
+async def test_beyond_the_pipeline_cap_a_sender_is_told_to_retry(make_config: Callable[..., Config],
+                                                                  odoo_sim: RunningSim) -> None:
+    app = App(make_config(pipeline={"max_concurrent": 1, "queue_wait": 0.3}))
+    await app.start()
+    try:
+        odoo_sim.set_faults(latency=0.3)  # the first message holds the only pipeline for a few seconds
+        first = asyncio.create_task(smtp_send(app.smtp_port, order_email("1 x DC-1009", message_id="<cap-1@x.com>")))
+        await asyncio.sleep(0.5)
+        code, text = await smtp_send(app.smtp_port, order_email("1 x DC-1009", message_id="<cap-2@x.com>"))
+        print(f"beyond the cap: {code} {text}")
+        assert (code, text.split()[0]) == (451, "4.3.2"), text
+        assert (await first)[0] == 250
+    finally:
+        odoo_sim.set_faults(latency=0.0)
+        await app.stop()
