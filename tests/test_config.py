@@ -82,3 +82,22 @@ def test_orderd_check_reports_a_bad_key_and_fails(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "odoo.pasword" in proc.stderr
+
+
+def test_every_key_is_documented_in_the_readme_and_the_example() -> None:
+    import dataclasses
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    example = (root / "deploy" / "orderd.toml.example").read_text(encoding="utf-8")
+    missing = []
+    for section in dataclasses.fields(config.Config):
+        if section.name == "profiles":
+            continue
+        for key in dataclasses.fields(section.default_factory):  # type: ignore[arg-type]
+            name = key.name.rstrip("_")
+            for doc_name, text in (("README.md", readme), ("orderd.toml.example", example)):
+                block = text.split(f"[{section.name}]", 1)[-1]
+                if f"[{section.name}]" not in text or f"\n{name} =" not in block.split("\n[", 1)[0]:
+                    missing.append(f"{doc_name}: {section.name}.{name}")
+    assert not missing, missing
