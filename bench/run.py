@@ -190,10 +190,11 @@ def _sim(url: str, path: str, body: dict | None = None) -> dict:
         return json.load(resp)
 
 
-def _stage_percentiles(store: Path) -> dict[str, dict[str, float]]:
-    """p50/p95/p99 per stage, in ms, from the stage timings the journal keeps for each message."""
+def _stage_percentiles(store: Path, run: str) -> dict[str, dict[str, float]]:
+    """p50/p95/p99 per stage, in ms, from the stage timings the journal keeps for each message of one run."""
     with sqlite3.connect(store) as db:
-        rows = [json.loads(t) for (t,) in db.execute("SELECT timings FROM journal WHERE state = 'done'") if t]
+        rows = [json.loads(t) for (t,) in db.execute(
+            "SELECT timings FROM journal WHERE state = 'done' AND message_id LIKE ?", (f"%bench-{run}-%",)) if t]
     out: dict[str, dict[str, float]] = {}
     for stage in STAGES:
         values = sorted(t[stage] for t in rows if stage in t)
@@ -214,10 +215,11 @@ async def _wait_done(store: Path, count: int, timeout: float = 300.0) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def _peak_rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Resident memory of a process in MB: VmHWM is the peak so far, VmRSS the current size."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 
@@ -243,6 +245,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 _sim(sim_url, "/__sim/reset-calls", {})
                 mine = await _load(orderd.port, args.messages, level, f"inline{level}")
                 calls = _sim(sim_url, "/__sim/calls")
+                mine["stages_ms"] = _stage_percentiles(orderd.store, f"inline{level}")
                 mine["rpc_calls_per_message"] = round(calls["total"] / args.messages, 2)
                 mine["baseline_messages_per_s"] = base["messages_per_s"]
                 mine["baseline_p50_ms"] = base["p50_ms"]
@@ -252,13 +255,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                       f"p99 {mine['p99_ms']} ms, {mine['rpc_calls_per_message']} RPC/msg; bare aiosmtpd "
                       f"{base['messages_per_s']} msg/s", flush=True)
             calls_by_method = {k: round(v / args.messages, 2) for k, v in calls["calls"].items()}
-            stages = _stage_percentiles(orderd.store)
         results["inline"] = inline
         results["rpc_calls_by_method_per_message"] = calls_by_method
-        results["stages_ms"] = stages
-        odoo_ms = {q: round(sum(stages.get(s, {}).get(q, 0.0) for s in ("customer", "stock", "write")), 3)
-                   for q in ("p50_ms", "p95_ms")}
-        results["odoo_time_per_order_ms"] = odoo_ms
+        single = inline[0]["stages_ms"]  # one sender: Odoo time without queueing behind other messages
+        results["odoo_time_per_order_ms"] = {
+            q: round(sum(single.get(s, {}).get(q, 0.0) for s in ("customer", "stock", "write")), 3)
+            for q in ("p50_ms", "p95_ms")}
 
         # 2. inline vs spool with a slow Odoo (50 ms per call)
         _sim(sim_url, "/__sim/faults", {"latency": args.odoo_latency})
@@ -279,11 +281,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # 3. backpressure: 200 senders against caps (sessions, pipelines); memory stays bounded
         async with _orderd(work, "pressure", sim_url, relay_port, smtp_max_sessions="100",
                            pipeline_max_concurrent="8", pipeline_queue_wait="2") as orderd:
+            await _load(orderd.port, 3, 1, "warm-pressure")
+            idle = _rss_mb(orderd.proc.pid, "VmRSS")
             row = await _load(orderd.port, args.pressure_senders * 2, args.pressure_senders, "pressure")
-            row["peak_rss_mb"] = _peak_rss_mb(orderd.proc.pid)
+            row["idle_rss_mb"] = idle
+            row["peak_rss_mb"] = _rss_mb(orderd.proc.pid)
             results["backpressure"] = row
             print(f"backpressure, {args.pressure_senders} senders: replies {row['replies']}, "
-                  f"peak RSS {row['peak_rss_mb']} MB", flush=True)
+                  f"RSS {row['idle_rss_mb']} MB idle, {row['peak_rss_mb']} MB peak", flush=True)
         _sim(sim_url, "/__sim/faults", {})
 
     # 4. extraction speed on one core (this process), and the seed's polling as a latency figure
@@ -314,9 +319,15 @@ def render_table(results: dict[str, Any]) -> str:
         rows.append(f"| {row['concurrency']} | {row['messages_per_s']} | {row['p50_ms']} | {row['p95_ms']} | "
                     f"{row['p99_ms']} | {row['rpc_calls_per_message']} | {row['baseline_messages_per_s']} | "
                     f"{row['throughput_vs_baseline']} |")
-    rows += ["", "| stage | p50 ms | p95 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
-    for stage, q in results["stages_ms"].items():
-        rows.append(f"| {stage} | {q['p50_ms']} | {q['p95_ms']} | {q['p99_ms']} |")
+    levels = [str(row["concurrency"]) for row in results["inline"]]
+    rows += ["", "| stage, ms (p50 / p95 / p99) | " + " | ".join(f"{n} sender(s)" for n in levels) + " |",
+             "| --- |" + " ---: |" * len(levels)]
+    for stage in STAGES:
+        cells = []
+        for row in results["inline"]:
+            q = row["stages_ms"].get(stage)
+            cells.append(f"{q['p50_ms']} / {q['p95_ms']} / {q['p99_ms']}" if q else "-")
+        rows.append(f"| {stage} | " + " | ".join(cells) + " |")
     slow = results["slow_odoo"]
     latency_ms = round(results["odoo_latency_s"] * 1000)
     rows += ["", f"| Odoo +{latency_ms} ms per call | accepted msg/s | DATA p50 ms | DATA p99 ms | orders done/s |",
@@ -330,7 +341,7 @@ def render_table(results: dict[str, Any]) -> str:
     rows += [
         "",
         f"Backpressure, {pressure['concurrency']} concurrent senders against 100 sessions / 8 pipelines: replies "
-        f"{pressure['replies']}, orderd peak RSS {pressure['peak_rss_mb']} MB. "
+        f"{pressure['replies']}, orderd RSS {pressure['idle_rss_mb']} MB idle, {pressure['peak_rss_mb']} MB peak. "
         f"Extraction on one core: {extraction.get('text_emails_per_s')} text emails/s, "
         f"{extraction.get('attachments_emails_per_s')} with attachments/s. Odoo time per order (p50): "
         f"{results['odoo_time_per_order_ms']['p50_ms']} ms. The seed's once-a-minute polling would answer in "
@@ -359,12 +370,14 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
     left.set_xlabel("concurrent senders")
     left.set_ylabel("messages/s")
     left.set_yscale("log")
+    left.set_ylim(bottom=1)
     left.set_title("Throughput (log scale)")
     left.legend()
-    stages = [s for s in STAGES if s in results["stages_ms"] and s != "total"]
-    right.barh(stages, [results["stages_ms"][s]["p50_ms"] for s in stages], label="p50")
-    right.barh(stages, [results["stages_ms"][s]["p95_ms"] - results["stages_ms"][s]["p50_ms"] for s in stages],
-               left=[results["stages_ms"][s]["p50_ms"] for s in stages], label="p95", alpha=0.5)
+    single = results["inline"][0]["stages_ms"]
+    stages = [s for s in STAGES if s in single and s != "total"]
+    right.barh(stages, [single[s]["p50_ms"] for s in stages], label="p50")
+    right.barh(stages, [single[s]["p95_ms"] - single[s]["p50_ms"] for s in stages],
+               left=[single[s]["p50_ms"] for s in stages], label="p95", alpha=0.5)
     right.set_xlabel("ms")
     right.set_title("Stage latency, 1 sender")
     right.invert_yaxis()

@@ -97,12 +97,21 @@ async def find_or_create_partner(client: OdooClient, email: str, name: str, lang
     A per-address lock keeps two concurrent messages from the same new sender from creating two
     partners in this process."""
     email = email.strip()
+    # Known senders (nearly every message) need no lock: serialising them would queue every order of a
+    # busy customer behind each other. Only a sender not found is looked up again under the lock.
+    rows = await _partners_by_email(client, email)
+    if rows:
+        return await _partner_from_row(client, _best_match(rows, email))
     async with _lock_for(client, "partner:" + email.lower()):
-        rows = await client.call("res.partner", "search_read", [["email", "=ilike", email]],
-                                 fields=PARTNER_FIELDS, order="id")
+        rows = await _partners_by_email(client, email)
         if rows:
             return await _partner_from_row(client, _best_match(rows, email))
         return await _create_partner(client, email, name, lang)
+
+
+async def _partners_by_email(client: OdooClient, email: str) -> list[dict[str, Any]]:
+    return await client.call("res.partner", "search_read", [["email", "=ilike", email]],
+                             fields=PARTNER_FIELDS, order="id")
 
 
 def _best_match(rows: list[dict[str, Any]], email: str) -> dict[str, Any]:
