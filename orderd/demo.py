@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from email import message_from_bytes
-from email.utils import getaddresses
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import aiosmtplib
@@ -21,7 +20,7 @@ from orderd import odoosim
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.records import Message
-from orderd.sink import start_sink
+from orderd.sink import RunningSink, start_sink
 
 ORDER_ADDRESS = "orders@mycompany.test"
 
@@ -68,39 +67,40 @@ async def run_demo(*, catalog: Path, emails: Path, once: bool, smtp_port: int, h
         await sim.close()
 
 
-async def _send_one(path: Path, app: App, sink: object) -> str:
+async def _send_one(path: Path, app: App, sink: RunningSink) -> str:
     raw = path.read_bytes()
-    parsed = message_from_bytes(raw)
-    senders = [addr for _, addr in getaddresses([str(parsed.get("From", ""))]) if "@" in addr]
-    sender = senders[0] if senders else "demo@example.com"
+    message = Message.from_bytes(raw)
     try:
         _errors, response = await aiosmtplib.send(
-            raw, sender=sender, recipients=[ORDER_ADDRESS], hostname="127.0.0.1", port=app.smtp_port, timeout=120,
+            raw, sender=message.sender_email or "demo@example.com", recipients=[ORDER_ADDRESS],
+            hostname="127.0.0.1", port=app.smtp_port, timeout=120,
         )
         code, text = "250", response
     except aiosmtplib.SMTPResponseException as exc:
         code, text = str(exc.code), exc.message
-    message = Message.from_bytes(raw)
     assert app.services is not None
-    entry = await app.services.store.get(message.key)
+    store = app.services.store
+    entry = await store.get(message.key)
     outcome = entry.decision if entry and entry.decision else ("failed" if code != "250" else "?")
     order = entry.order_name if entry and entry.order_name else "-"
-    reply = None
-    if outcome == "not_order":
-        reply = "no automatic reply to the sender"
+    forwards = [item for item in await store.outbox_items(key=message.key) if item.mail.kind == "forward"]
+    if forwards:
+        reply = f"forwarded to {', '.join(forwards[0].mail.rcpt_tos)}"
     elif order != "-":
-        reply = await _reply_for(message.message_id, sink)
-    return f"{path.name:<44} {code:<5} {outcome:<13} {order:<7} {reply or text}"
+        reply = await _reply_for(message.message_id, sink) or text
+    else:
+        reply = "no automatic reply to the sender"
+    return f"{path.name:<44} {code:<5} {outcome:<13} {order:<7} {reply}"
 
 
-async def _reply_for(message_id: str | None, sink: object, wait: float = 3.0) -> str | None:
+async def _reply_for(message_id: str | None, sink: RunningSink, wait: float = 3.0) -> str | None:
     """The subject of the reply the relay received for this message, once the outbox has sent it."""
     if not message_id:
         return None
     deadline = asyncio.get_running_loop().time() + wait
     while asyncio.get_running_loop().time() < deadline:
-        for _envelope, data in getattr(sink, "messages", []):
-            reply = message_from_bytes(data)
+        for _envelope, data in sink.messages:
+            reply = message_from_bytes(data, policy=policy.default)
             if str(reply.get("In-Reply-To", "")).strip() == message_id:
                 return f"-> {reply.get('To')}: {reply.get('Subject')}"
         await asyncio.sleep(0.05)
