@@ -92,7 +92,8 @@ class App:
         _, self.smtp_port = await self.smtp.start()
         checks = [("odoo", services.odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
                   ("store", services.store.ping)]
-        self.http_runner = web.AppRunner(make_app(checks), access_log=None)
+        http_app = make_app(checks, store=services.store, console_token=cfg.http.console_token)
+        self.http_runner = web.AppRunner(http_app, access_log=None)
         await self.http_runner.setup()
         host, port = parse_hostport("http.listen", cfg.http.listen)
         site = web.TCPSite(self.http_runner, host, port)

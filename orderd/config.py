@@ -72,6 +72,9 @@ class RelayConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = "127.0.0.1:8080"
+    # Bearer token for the read-only operator console (/console) and its JSON API (/api/...).
+    # Empty: both answer 404, so a forgotten setting never exposes customer mail.
+    console_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,12 @@ def parse_hostport(key: str, value: str) -> tuple[str, int]:
 def _check(config: Config) -> None:
     parse_hostport("smtp.listen", config.smtp.listen)
     parse_hostport("http.listen", config.http.listen)
+    token = config.http.console_token
+    if token and (len(token) < 16 or not token.isprintable() or token != token.strip()):
+        # The token guards customer mail; a short one can be guessed, and the page cannot send control
+        # characters or surrounding spaces in an Authorization header reliably.
+        raise ConfigError("http.console_token must be at least 16 printable characters without surrounding "
+                          "spaces (or empty to disable the console)")
     if not config.smtp.addresses:
         raise ConfigError("smtp.addresses must name at least one order address")
     for address in config.smtp.addresses:

@@ -1,4 +1,5 @@
-"""The HTTP endpoint beside the SMTP listener: liveness, readiness and Prometheus metrics."""
+"""The HTTP endpoint beside the SMTP listener: liveness, readiness, Prometheus metrics and, given a
+store, the operator console (orderd/console.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from orderd import metrics
+from orderd import console, metrics
+from orderd.store import Store
 
 # A readiness check: a name ("odoo", "relay", "store") and a coroutine that raises when it is not ready.
 Check = tuple[str, Callable[[], Awaitable[object]]]
 
 
-def make_app(checks: list[Check], *, check_timeout: float = 5.0) -> web.Application:
+def make_app(checks: list[Check], *, check_timeout: float = 5.0, store: Store | None = None,
+             console_token: str = "") -> web.Application:
     app = web.Application()
 
     async def healthz(request: web.Request) -> web.Response:
@@ -37,6 +40,9 @@ def make_app(checks: list[Check], *, check_timeout: float = 5.0) -> web.Applicat
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
+    if store is not None:
+        # Registered even without a token, so /console explains how to enable it instead of a bare 404.
+        console.add_routes(app, store, console_token)
     return app
 
 

@@ -149,7 +149,8 @@ class Store(ABC):
 
     @abstractmethod
     async def entries(self, *, state: str | None = None, limit: int = 100,
-                      with_raw: bool = True) -> list[JournalEntry]: ...
+                      with_raw: bool = True, since: datetime | None = None) -> list[JournalEntry]:
+        """Newest first; `since` keeps entries received at or after it (the console's last hour)."""
 
     # --- outbox ----------------------------------------------------------------------------------
 
@@ -507,14 +508,18 @@ class SQLiteStore(Store):
         await self._run(self._write, _fail)
 
     async def entries(self, *, state: str | None = None, limit: int = 100,
-                      with_raw: bool = True) -> list[JournalEntry]:
+                      with_raw: bool = True, since: datetime | None = None) -> list[JournalEntry]:
         columns = self._ENTRY_COLUMNS + (", raw" if with_raw else "")
-        sql = f"SELECT {columns} FROM journal"
+        clauses: list[str] = []
         params: list[Any] = []
         if state is not None:
-            sql += " WHERE state = ?"
+            clauses.append("state = ?")
             params.append(state)
-        sql += " ORDER BY received_at DESC, rowid DESC LIMIT ?"
+        if since is not None:
+            clauses.append("received_at >= ?")  # fixed-width ISO text: compares as time
+            params.append(_ts(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {columns} FROM journal{where} ORDER BY received_at DESC, rowid DESC LIMIT ?"
         params.append(limit)
 
         def _entries() -> list[JournalEntry]:

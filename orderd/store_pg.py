@@ -492,14 +492,18 @@ class PostgresStore(Store):
         await self._write(_fail)
 
     async def entries(self, *, state: str | None = None, limit: int = 100,
-                      with_raw: bool = True) -> list[JournalEntry]:
+                      with_raw: bool = True, since: datetime | None = None) -> list[JournalEntry]:
         columns = self._ENTRY_COLUMNS + (", raw" if with_raw else "")
-        sql = f"SELECT {columns} FROM journal"
+        clauses: list[str] = []
         params: list[Any] = []
         if state is not None:
-            sql += " WHERE state = %s"
+            clauses.append("state = %s")
             params.append(state)
-        sql += " ORDER BY received_at DESC, seq DESC LIMIT %s"
+        if since is not None:
+            clauses.append("received_at >= %s")
+            params.append(since if since.tzinfo else since.replace(tzinfo=UTC))  # naive means UTC, as in SQLite
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {columns} FROM journal{where} ORDER BY received_at DESC, seq DESC LIMIT %s"
         params.append(limit)
 
         async def _entries(conn: psycopg.AsyncConnection[Any]) -> list[JournalEntry]:

@@ -6,6 +6,7 @@ so in their name. PostgreSQL-only behaviour (several instances) is in test_store
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -319,4 +320,18 @@ async def test_journal_without_claim_is_a_journal(backend: Backend) -> None:
     entry = await store.journal(message, claim=False)
     assert entry.state == "received" and entry.raw == message.raw
     assert (await store.journal(message)).key == message.key  # then claimed for processing
+    await store.close()
+
+
+async def test_entries_since_a_time_newest_first(backend: Backend) -> None:
+    store = await Store.open(backend.url)
+    old = await store.journal(make_message(1))
+    await asyncio.sleep(0.01)  # received_at must differ between the two
+    new = await store.journal(make_message(2))
+    await store.record_outcome(new.key, decision="order", order_id=1, order_name="S00001", reasons=[],
+                               timings={"total": 0.1}, outgoing=[])
+    assert [e.key for e in await store.entries(since=new.received_at, with_raw=False)] == [new.key]
+    assert [e.key for e in await store.entries(since=old.received_at)] == [new.key, old.key]
+    assert [e.key for e in await store.entries(state="done", since=old.received_at)] == [new.key]
+    assert await store.entries(since=utcnow() + timedelta(minutes=1)) == []
     await store.close()
