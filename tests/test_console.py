@@ -227,7 +227,7 @@ async def test_console_disabled_without_a_token(orderd: App) -> None:
     assert status == 200, "the rest of the endpoint is unaffected"
 
 
-async def test_page_carries_security_headers_and_escapes_the_token(console_app: App) -> None:
+async def test_page_carries_security_headers_and_the_token_for_its_script(console_app: App) -> None:
     status, body, headers = await _get(console_app, f"/console?token={TOKEN}")
     assert status == 200
     assert f'content="{TOKEN}"' in body
