@@ -329,9 +329,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         state = "quarantined" if classification.kind == "quarantine" else "done"
         outcome = Outcome("not_order", [classification.reason], state=state)
         if classification.kind == "list":
-            outcome.outgoing.append(compose_forward(message, to_addr=cfg.policy.forward_non_orders_to,
-                                                    from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname,
-                                                    reason=classification.reason))
+            outcome.outgoing.append(_forward(message, cfg, classification.reason))
         elif classification.kind in ("bounce", "auto_reply"):
             await _note_on_order(understood, services, timings, outcome)
         return outcome, timings
@@ -344,12 +342,9 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     if understood.thread.order_ref and existing is None:
         return await _about_existing_order(understood, services, timings), timings
 
-    verdict_without_stock = decide(classification, understood.extraction, understood.lines, None,
-                                   confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
-                                   unauthenticated=cfg.policy.unauthenticated)
+    verdict_without_stock = _decide(understood, None, cfg)
     if verdict_without_stock.decision == "not_order":
-        forward = compose_forward(message, to_addr=cfg.policy.forward_non_orders_to, from_addr=cfg.relay.from_,
-                                  hostname=cfg.smtp.hostname, reason="; ".join(verdict_without_stock.reasons))
+        forward = _forward(message, cfg, "; ".join(verdict_without_stock.reasons))
         return Outcome("not_order", verdict_without_stock.reasons, outgoing=[forward]), timings
     if verdict_without_stock.decision == "rejected":
         return Outcome("rejected", verdict_without_stock.reasons), timings
@@ -372,9 +367,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
                         for line in resolved if line.product and line.product.id is not None}
         with stage("decide", timings):
-            verdict = decide(classification, understood.extraction, understood.lines, free_by_code,
-                             confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
-                             unauthenticated=cfg.policy.unauthenticated)
+            verdict = _decide(understood, free_by_code, cfg)
     with stage("write", timings):
         if existing is None:
             order = await odoo_orders.create_order(
@@ -494,10 +487,7 @@ async def _about_existing_order(understood: Understanding, services: Services,
         found = await odoo_orders.find_order_by_name(services.odoo, order_ref)
         if found is None:
             reasons.append(f"{order_ref} not found in Odoo")
-            cfg = services.config
-            forward = compose_forward(understood.message, to_addr=cfg.policy.forward_non_orders_to,
-                                      from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname,
-                                      reason="; ".join(reasons))
+            forward = _forward(understood.message, services.config, "; ".join(reasons))
             return Outcome("needs_review", reasons, outgoing=[forward])
         await odoo_orders.post_email(services.odoo, found.id, body_text=understood.extraction.body_text,
                                      subject=understood.message.subject, raw_eml=understood.message.raw,
@@ -505,6 +495,19 @@ async def _about_existing_order(understood: Understanding, services: Services,
         await odoo_orders.schedule_review(services.odoo, found.id, f"Customer wrote about {found.name}",
                                           "\n".join(reasons))
     return Outcome("needs_review", reasons, found.id, found.name)
+
+
+def _decide(understood: Understanding, free_qty: dict[str, float] | None, cfg: Config) -> Verdict:
+    """The decide stage under the configured policy; free_qty None: before stock is known."""
+    return decide(understood.classification, understood.extraction, understood.lines, free_qty,
+                  confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
+                  unauthenticated=cfg.policy.unauthenticated)
+
+
+def _forward(message: Message, cfg: Config, reason: str) -> OutgoingMail:
+    """The original, attached intact, to the human mailbox."""
+    return compose_forward(message, to_addr=cfg.policy.forward_non_orders_to, from_addr=cfg.relay.from_,
+                           hostname=cfg.smtp.hostname, reason=reason)
 
 
 def _has_unknown_line(lines: list[OrderLine]) -> bool:
