@@ -391,7 +391,11 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     with stage("reply", timings):
         # Composed before the email is posted, so one chatter note shows the salesperson both what came
         # in and exactly what the customer gets back.
-        reply, withheld = await _reply(understood, verdict, order, partner, services)
+        # A partner created just now got its language from this very message (or en_US when none was
+        # detected): only a language someone set in Odoo beats the detected one.
+        partner_lang = None if partner.created else partner.lang
+        ctx = _reply_context(understood, verdict, order, partner.name, partner_lang, cfg.policy.default_language)
+        reply, withheld = await _reply(understood, ctx, partner.category_names, services)
     with stage("write", timings):
         await odoo_orders.post_email(
             services.odoo, order.id, body_text=understood.extraction.body_text, subject=message.subject,
@@ -408,26 +412,18 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     return Outcome(verdict.decision, verdict.reasons, order.id, order.name, [reply]), timings
 
 
-async def _reply(understood: Understanding, verdict: Verdict, order: odoo_orders.PlacedOrder,
-                 partner: odoo_orders.Partner, services: Services) -> tuple[OutgoingMail, str | None]:
+async def _reply(understood: Understanding, ctx: ReplyContext, categories: list[str],
+                 services: Services) -> tuple[OutgoingMail, str | None]:
     """The customer's reply, and why it must not be sent (None: send it).
 
     Withheld: an answer to orderd's own or a robot's address (a Reply-To can point anywhere), or
     beyond policy.max_replies_per_hour to one address (a robot answering every reply with a new
     order would otherwise keep a loop going); the order itself is processed and recorded either way."""
     cfg = services.config
-    profile = select_profile(list(cfg.profiles), email=understood.customer_email,
-                             categories=partner.category_names)
-    # A partner created just now got its language from this very message (or en_US when none was
-    # detected): only a language someone set in Odoo beats the detected one.
-    partner_lang = None if partner.created else partner.lang
-    reply = compose_reply(
-        understood.message,
-        _reply_context(understood, verdict, order, partner.name, partner_lang, cfg.policy.default_language),
-        from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname, templates_dir=cfg.templates.directory,
-        profile=profile,
-    )
-    reply.order_name = order.name
+    profile = select_profile(list(cfg.profiles), email=understood.customer_email, categories=categories)
+    reply = compose_reply(understood.message, ctx, from_addr=cfg.relay.from_, hostname=cfg.smtp.hostname,
+                          templates_dir=cfg.templates.directory, profile=profile)
+    reply.order_name = ctx.order_name
     to_addr = reply.rcpt_tos[0] if reply.rcpt_tos else ""
     if is_own_address(cfg, to_addr):
         return reply, f"no reply: {to_addr} is orderd's own address"
@@ -476,25 +472,64 @@ async def _note_on_order(understood: Understanding, services: Services, timings:
     outcome.reasons.append(f"noted on {found.name}")
 
 
+_YES = ("yes", "y", "true", "1", "oui", "ja", "si", "sí")
+
+
 async def _about_existing_order(understood: Understanding, services: Services,
                                 timings: dict[str, float]) -> Outcome:
-    """A reply about an order: put it on that order's chatter and ask a person to act on it."""
+    """A message about an order (its reference in the subject, or a reply to our answer).
+
+    A cancellation asked by the order's own customer is carried out while the order is still a
+    quotation; anything else (amendments, questions, cancelling a confirmed order, commands from
+    someone else) goes on the order's chatter with an activity for a person (Tiny ERP's rule: commands
+    only from those entitled to give them). Commands are acknowledged; a plain comment is not answered,
+    so two mailboxes that answer everything cannot keep a conversation going through orderd."""
+    cfg = services.config
+    message = understood.message
     order_ref = understood.thread.order_ref or ""
+    commands = understood.thread.commands
     reasons = [f"about existing order {order_ref}"]
-    if understood.thread.commands:
-        reasons.append("commands: " + ", ".join(understood.thread.commands))
+    if commands:
+        reasons.append("commands: " + ", ".join(commands))
     with stage("write", timings):
         found = await odoo_orders.find_order_by_name(services.odoo, order_ref)
         if found is None:
             reasons.append(f"{order_ref} not found in Odoo")
-            forward = _forward(understood.message, services.config, "; ".join(reasons))
-            return Outcome("needs_review", reasons, outgoing=[forward])
+            return Outcome("needs_review", reasons, outgoing=[_forward(message, cfg, "; ".join(reasons))])
+        wants_cancel = any(c.split(":", 1)[0] == "cancel" and c.split(":", 1)[1].strip().lower() in _YES
+                           for c in commands)
+        entitled = False
+        if commands:
+            sender_company = await odoo_orders.commercial_partner_of(services.odoo, understood.customer_email)
+            entitled = (sender_company is not None and sender_company == found.partner_id
+                        and understood.classification.authenticated is not False)
+            if not entitled:
+                reasons.append("commands ignored: the sender is not this order's customer")
+        cancelled = wants_cancel and entitled and found.state in ("draft", "sent")
+        if cancelled:
+            await odoo_orders.cancel_order(services.odoo, found.id)
+            reasons = [f"{found.name} cancelled at the customer's request"]
+        elif wants_cancel and entitled:
+            reasons.append(f"{found.name} is confirmed: cancelling it needs a person (delivery under way)")
+    reply, withheld = None, None
+    if commands:
+        language = language_for(None, understood.extraction.language, cfg.policy.default_language)
+        ctx = ReplyContext(outcome="cancelled" if cancelled else "received", language=language,
+                           customer_name=understood.customer_name, order_name=found.name, lines=found.lines,
+                           client_order_ref=found.client_order_ref, reasons=reasons)
+        with stage("reply", timings):
+            reply, withheld = await _reply(understood, ctx, [], services)
+    with stage("write", timings):
         await odoo_orders.post_email(services.odoo, found.id, body_text=understood.extraction.body_text,
-                                     subject=understood.message.subject, raw_eml=understood.message.raw,
-                                     attachments=[])
-        await odoo_orders.schedule_review(services.odoo, found.id, f"Customer wrote about {found.name}",
-                                          "\n".join(reasons))
-    return Outcome("needs_review", reasons, found.id, found.name)
+                                     subject=message.subject, raw_eml=message.raw, attachments=[],
+                                     reply_text=_reply_note(reply, withheld) if reply else None,
+                                     reply_eml=reply.raw if reply and not withheld else None)
+        if not cancelled:
+            await odoo_orders.schedule_review(services.odoo, found.id, f"Customer wrote about {found.name}",
+                                              "\n".join(reasons))
+    decision = "not_order" if cancelled else "needs_review"
+    outgoing = [reply] if reply and not withheld else []
+    return Outcome(decision, [*reasons, withheld] if withheld else reasons, found.id, found.name, outgoing)
 
 
 def _decide(understood: Understanding, free_qty: dict[str, float] | None, cfg: Config) -> Verdict:

@@ -258,6 +258,22 @@ async def confirm_order(client: OdooClient, order_id: int) -> None:
             raise
 
 
+async def cancel_order(client: OdooClient, order_id: int) -> None:
+    """action_cancel; the context skips the confirmation wizard Odoo shows a person (which would
+    otherwise come back as an action to display instead of cancelling)."""
+    await client.call("sale.order", "action_cancel", [order_id], context={"disable_cancel_warning": True})
+
+
+async def commercial_partner_of(client: OdooClient, email: str) -> int | None:
+    """The company (or person) a sender orders for, without creating anyone; None for a stranger."""
+    rows = await _partners_by_email(client, email.strip())
+    if not rows:
+        return None
+    row = _best_match(rows, email.strip())
+    commercial = _m2o(row.get("commercial_partner_id"))
+    return commercial[0] if commercial else row["id"]
+
+
 async def post_email(
     client: OdooClient,
     order_id: int,
