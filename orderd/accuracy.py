@@ -30,9 +30,12 @@ from orderd.thread import thread
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "emails"
+BLIND = ROOT / "fixtures" / "blind"
 CATALOG = ROOT / "fixtures" / "catalog.json"
 # The measured level, recorded: the test suite fails if the corpus is read worse than this.
-EXACT_MATCH_FLOOR = 0.98
+EXACT_MATCH_FLOOR = 0.99  # 93/93 measured
+# The blind corpus (written without reading the rules): 26.7 % before the engine saw it, 29/30 after.
+BLIND_FLOOR = 0.96
 FIELDS = ("decision", "customer", "lines", "commitment_date", "client_order_ref")
 
 
@@ -189,6 +192,12 @@ def _has_attachment(message: Message) -> bool:
     return any(part.get_filename() for part in message.parsed.walk())
 
 
+def _floor_for(corpus: Path) -> float:
+    """The recorded floor of a known corpus; any other corpus only has to confirm nothing wrong."""
+    floors = {CORPUS.resolve(): EXACT_MATCH_FLOOR, BLIND.resolve(): BLIND_FLOOR}
+    return floors.get(corpus.resolve(), 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orderd.accuracy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -197,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", action="store_true", help="also measure extraction speed")
     args = parser.parse_args(argv)
     report = run(args.corpus, args.catalog)
+    floor = _floor_for(args.corpus)
     n = len(report.outcomes)
     print(f"corpus: {n} emails in {args.corpus}")
     print(f"order-level exact match: {report.exact_match:.1%} ({sum(o.exact for o in report.outcomes)}/{n})"
-          f"  floor {EXACT_MATCH_FLOOR:.0%}")
+          f"  floor {floor:.0%}")
     print(f"decision accuracy: {report.fields['decision']['accuracy']:.1%}")
     for name in ("lines", "customer", "commitment_date", "client_order_ref", "language"):
         s = report.fields[name]
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"\n    reasons {o.reasons}")
     if args.speed:
         print(f"extraction speed: {extraction_speed()}")
-    ok = report.exact_match >= EXACT_MATCH_FLOOR and not wrong
+    ok = report.exact_match >= floor and not wrong
     return 0 if ok else 1
 
 

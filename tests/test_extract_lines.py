@@ -77,3 +77,47 @@ def test_quoted_quantities_are_ignored(catalog: Catalog) -> None:
 ])
 def test_delivery_dates(body: str, when: date, catalog: Catalog) -> None:
     assert read(body, catalog)[0].commitment_date == when
+
+
+# General rules the blind corpus (fixtures/blind) showed missing; the examples here are new ones.
+@pytest.mark.parametrize("body,expected", [
+    # (number words are read in the message's language: the sender's known language helps short mails)
+    # a sentence wrapped by the mail client keeps its quantity with its item
+    ("Could you please ship eighteen of the aluminium pump covers and a dozen\nzinc valve handles to our plant?",
+     [("DC-1012", 18), ("DC-1018", 12)]),
+    # composed number words in four languages
+    ("Please send three hundred and twenty zinc door handles.", [("DC-1002", 320)]),
+    ("Merci de livrer deux cent quarante poignées de vanne en zinc.", [("DC-1018", 240)]),
+    ("Bitte liefern: einhundertzwanzig Kühlkörper.", [("DC-1007", 120)]),
+    ("Por favor enviar doscientas cuarenta empuñaduras de zinc.", [("DC-1009", 240)]),
+    # every quantity in a sentence starts its own item, whatever word comes before it
+    ("Wir brauchen achtzehn Pumpendeckel sowie sieben Kamerahalterungen.", [("DC-1012", 18), ("DC-1017", 7)]),
+    # packagings counted in units, in prose, lists and table cells
+    ("please send 4 boxes of 25 brass valve seats", [("DC-1011", 100)]),
+    ("Code   Qty   Description\nDC-1009   2 cajas de 100   empuñaduras", [("DC-1009", 200)]),
+    # German compounds split into known parts
+    ("Bitte 12 Magnesium-Lenkradkerne und 30 Messingventilsitze.", [("DC-1003", 12), ("DC-1011", 30)]),
+    # an unknown item listed beside a known one is a line to review, not dropped
+    ("We need 6 pump covers and 9 copper gaskets.", [("DC-1012", 6), (None, 9)]),
+    # a self-correction withdraws what came before it
+    ("Send 12 valve seats, sorry, I mean 14 brass valve seats.", [("DC-1011", 14)]),
+])
+def test_general_shapes_from_the_blind_set(body: str, expected: list, catalog: Catalog) -> None:
+    sender = {"Bitte": "j.weber@hartmann-pumpen.de", "Wir": "j.weber@hartmann-pumpen.de",
+              "Merci": "customer2@example.com", "Por": "compras@iberiavalves.es"}.get(body.split()[0],
+                                                                                   "buyer@acmehandtools.com")
+    assert sorted(read(body, catalog, sender)[1], key=str) == sorted(expected, key=str)
+
+
+def test_question_sentence_beside_an_order_adds_no_line(catalog: Catalog) -> None:
+    body = "Please book 5 zinc antenna mounts. Is the aluminium pump cover also sold in black?"
+    assert read(body, catalog)[1] == [("DC-1014", 5)]
+
+
+@pytest.mark.parametrize("body,when", [
+    ("2 x DC-1004, bis Ende nächster Woche", date(2026, 3, 13)),
+    ("2 x DC-1004, deliver by end of the week", date(2026, 3, 6)),
+    ("2 x DC-1004, entrega antes del día 20", date(2026, 3, 20)),
+])
+def test_more_relative_delivery_dates(body: str, when: date, catalog: Catalog) -> None:
+    assert read(body, catalog)[0].commitment_date == when

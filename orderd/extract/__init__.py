@@ -17,7 +17,7 @@ from orderd.catalog import Catalog
 from orderd.extract.attachments import read_attachment
 from orderd.extract.dates import delivery_date
 from orderd.extract.language import SUPPORTED, detect
-from orderd.extract.lines import text_mentions
+from orderd.extract.lines import text_mentions, unwrap
 from orderd.extract.mime import Body, read_body
 from orderd.extract.nlp import code_key, index_for
 from orderd.extract.refs import find_reference, subject_reference
@@ -61,7 +61,8 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
     rules_lang = lang if lang in SUPPORTED else (hint if hint in SUPPORTED else "en")
     intent = bool(_INTENT.search(cleaned) or _INTENT.search(subject))
 
-    lines, asked = text_mentions(cleaned, index, rules_lang, "body", intent)
+    prose = unwrap(cleaned)  # wrapped sentences as one line each: item and quantity stay together
+    lines, asked = text_mentions(prose, index, rules_lang, "body", intent)
     att_texts: list[str] = []
     att_lines: list[LineMention] = []
     for att in attachments:
@@ -74,7 +75,7 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
         lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
 
     base = message.date
-    when, date_notes = delivery_date([*cleaned.split("\n"), subject, *"\n".join(att_texts).split("\n")],
+    when, date_notes = delivery_date([*prose.split("\n"), subject, *"\n".join(att_texts).split("\n")],
                                      rules_lang, base)
     findings += date_notes
     ref = find_reference([subject, cleaned, *att_texts]) or subject_reference(subject)
@@ -83,7 +84,7 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
     for i, line in enumerate(lines, 1):
         if line.qty == 0:
             findings.append(f"quantity 0 on line {i}")
-    is_question = not any(line.qty for line in lines) and bool(asked or _QUESTION.search(cleaned))
+    is_question = not any(line.qty for line in lines) and bool(asked or _QUESTION.search(prose))
     if asked and not lines:
         findings.append("asks about products without ordering them")
     return Extraction(

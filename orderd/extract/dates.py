@@ -69,6 +69,14 @@ _END_MONTH = re.compile(r"\b(end of (?:the |this )?month|end of month|month end|
 _NEXT_WEEK = re.compile(r"\b(week after next|(?:ü|u)bern(?:ä|a)chste[rn]? woche|dans deux semaines|"
                         r"next week|semaine prochaine|n(?:ä|a)chste[rn]? woche|la pr(?:ó|o)xima semana|"
                         r"la semana que viene|tomorrow|demain|morgen|mañana|manana)\b", re.I)
+# "end of next week", "fin de la semaine prochaine", "bis Ende nächster Woche", "a finales de la
+# próxima semana": the Friday of that week (the working week ends there)
+_END_WEEK = re.compile(r"\b(?:end of (?:the |this )?(next )?week|fin (?:de )?(?:la |cette )?semaine( prochaine)?|"
+                       r"ende (?:der |dieser |diese[rn]? )?(n(?:ä|a)chste[rn]? |kommende[rn]? )?woche|"
+                       r"final(?:es)? de (?:la |esta )?(pr(?:ó|o)xima )?semana( que viene)?)\b", re.I)
+# "antes del día 15", "by the 15th", "le 15", "bis zum 15.": the next such day of a month
+_DAY_OF_MONTH = re.compile(r"\b(?:d[ií]a|the|le|zum|am)\s+(\d{1,2})(?:st|nd|rd|th|er|\.)?(?![\d./-])"
+                           r"(?!\s*(?:of\s+|de\s+)?[a-z]{3,}\b(?<!\bde))")
 _CW = re.compile(r"\b(?:kw|cw|week|semaine|woche|semana|wk)\.?\s*(\d{1,2})(?:\s*/\s*(\d{2,4}))?\b", re.I)
 
 _DMY_LANGS = {"fr", "de", "es", "it", "pt", "nl"}
@@ -138,6 +146,10 @@ def _relative(f: str, base: date) -> date | None:
             month = base.month - 1 + int(n)
             return _safe(base.year + month // 12, month % 12 + 1, min(base.day, 28))
         return base + timedelta(days=int(n))
+    m = _END_WEEK.search(f)
+    if m:
+        monday = base - timedelta(days=base.weekday())
+        return monday + timedelta(weeks=1 if any(m.groups()) else 0, days=4)
     m = _END_MONTH.search(f)
     if m:
         nxt = date(base.year + (base.month == 12), base.month % 12 + 1, 1)
@@ -160,6 +172,14 @@ def _relative(f: str, base: date) -> date | None:
         ):
             ahead += 7 if ahead < 7 else 0
         return base + timedelta(days=ahead)
+    m = _DAY_OF_MONTH.search(f)
+    if m and 1 <= int(m.group(1)) <= 31:
+        day = int(m.group(1))
+        for months_ahead in range(3):
+            month = base.month - 1 + months_ahead
+            when = _safe(base.year + month // 12, month % 12 + 1, day)
+            if when is not None and when >= base:
+                return when
     m = _CW.search(f)
     if m and 1 <= int(m.group(1)) <= 53:
         year = _year(m.group(2), base)

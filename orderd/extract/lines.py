@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from orderd.extract.nlp import NO_MATCH_BELOW, CatalogIndex, rank_names
+from orderd.extract.nlp import MATERIALS, NO_MATCH_BELOW, CatalogIndex, normalize_name, rank_names
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
@@ -425,7 +425,7 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
     masked = list(line)
     for a in anchors:
         masked[a.start:a.end] = "§" * (a.end - a.start)
-    extras = [(m, s, e) for m, s, e in _generic_spans("".join(masked), lang, source, index)
+    extras = [(m, s, e) for m, s, e in _generic_spans("".join(masked), lang, source, index, anchored=True)
               if "§" not in m.product_text]
     # "25 Stück Aluminium-Kühlkörper (DC-1007)": the words and the code right after are one item
     described: dict[int, tuple[LineMention, int, int]] = {}
@@ -464,8 +464,8 @@ def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | N
     return [m for m, _, _ in _generic_spans(line, lang, source, index)]
 
 
-def _generic_spans(line: str, lang: str, source: str,
-                   index: CatalogIndex | None = None) -> list[tuple[LineMention, int, int]]:
+def _generic_spans(line: str, lang: str, source: str, index: CatalogIndex | None = None,
+                   anchored: bool = False) -> list[tuple[LineMention, int, int]]:
     """"3 x titanium flanges" names no catalog product but is plainly an order line: keep it so
     that it is reported as unknown rather than silently dropped. With the span it was read from."""
     out: list[tuple[LineMention, int, int]] = []
@@ -489,20 +489,76 @@ def _generic_spans(line: str, lang: str, source: str,
                                 source=source), m.start(), m.end()))
     if index is None:
         return out
-    # "30 aluminum heatsinks": no unit, no exact name; kept only when the words are close to a
-    # catalog name (or to several, which is then reported as ambiguous)
-    for m in _PROSE.finditer(line):
-        if any(s < m.end() and m.start() < e for s, e in used):
+    # "30 aluminum heatsinks", "vingt-cinq couvercles de pompe": no unit, no exact name. Phrases come
+    # from the index's token Matcher; the longest leading words that fit a catalog name are the
+    # product ("Motorendkappen bestellen" → "Motorendkappen"). Kept when close to a catalog name (or to
+    # several: reported as ambiguous); words that fit nothing count as an unknown item only when
+    # listed beside recognised ones ("10 carters et 5 brides en titane"), never on their own.
+    unknown: list[tuple[LineMention, int, int]] = []
+    known = 0
+    for phrase in index.quantity_phrases(line, lang):
+        if any(s < phrase.words_end and phrase.qty_start < e for s, e in used):
             continue
-        qty = parse_number(m.group(1), lang)
-        prod = _clean_product_text(m.group("prod"))
-        if qty is None or not _plausible_product(prod) or _BAD_BEFORE.search(line[: m.start()][-14:]):
+        qty = parse_number(line[phrase.qty_start:phrase.qty_end], lang)
+        before, after = line[: phrase.qty_start], line[phrase.qty_end:]
+        if qty is None or _BAD_BEFORE.search(before[-14:]) or (_BAD_AFTER.match(after) and not UNIT_RE.match(after)):
             continue
-        ranked = rank_names(prod, index)
-        if ranked and ranked[0][0] >= NO_MATCH_BELOW + 10:
+        if re.match(r"0\d", line[phrase.qty_start:phrase.qty_end]):
+            continue  # "0123": a phone or code fragment; nobody orders with a leading zero
+        best, prod = _best_prefix(line, phrase.words, index)
+        if best >= NO_MATCH_BELOW + 10 and _plausible_product(prod):
+            known += 1
             out.append((LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
-                                    confidence=0.9, source=source), m.start(), m.end()))
+                                    confidence=0.9, source=source), phrase.qty_start, phrase.words_end))
+        else:
+            prod = _clean_product_text(line[phrase.words_start:phrase.words_end])
+            if _plausible_product(prod) and not _dates_spans(line[phrase.qty_start:phrase.words_end]):
+                unknown.append((LineMention(text=line.strip(), product_text=prod, qty=qty, uom="Units",
+                                            confidence=0.9, source=source), phrase.qty_start, phrase.words_end))
+    if known or anchored:
+        items = [(s, e) for _, s, e in out]
+        out += [u for u in unknown if _listed(line, u[1], u[2], items)]
     return out
+
+
+_LIST_GAP = re.compile(r"^[\s,;/+&]*(?:(?:and|und|et|y|e|plus|sowie|as well as|ainsi que|also)\b[\s,;]*)?$", re.I)
+
+
+def _listed(line: str, start: int, end: int, items: list[tuple[int, int]]) -> bool:
+    """The phrase stands in an enumeration with another item (a catalog name read here, or a code
+    masked as "§"): only a comma or a conjunction between them."""
+    anchors = [(m.start(), m.end()) for m in re.finditer(r"§+", line)]
+    for s, e in [*items, *anchors]:
+        gap = line[e:start] if e <= start else line[end:s] if s >= end else None
+        if gap is not None and _LIST_GAP.match(gap):
+            return True
+    return False
+
+
+def _best_prefix(line: str, words: list[tuple[int, int]], index: CatalogIndex) -> tuple[float, str]:
+    """The leading words of a phrase that best name a catalog product, longest on a tie."""
+    best, text = 0.0, ""
+    for n in range(min(len(words), 7), 0, -1):
+        candidate = _clean_product_text(line[words[0][0]:words[n - 1][1]])
+        if all(w in MATERIALS for w in normalize_name(candidate).split()):
+            continue  # "zinc" alone names a material, not a product
+        ranked = rank_names(candidate, index)
+        # a shorter prefix must fit clearly better: "carburetor housings" beats "carburetor"
+        if ranked and ranked[0][0] > best + (2.0 if text else 0.0):
+            best, text = ranked[0][0], candidate
+    return best, text
+
+
+_PACK = re.compile(r"(?<![\w.,])(\d{1,4})\s+(?:cartons?|boxes|box|packs?|packages?|cases?|kartons?|kisten?|"
+                   r"packungen?|schachteln?|bo[iî]tes?|paquets?|colis|cajas?|paquetes?|cartones?|bultos?)\s+"
+                   r"(?:of|de|à|a|zu|mit|con|with)\s+(\d{1,5})(?![\d.,])(?:\s*(?:pcs|pieces|units|st[üu]ck|stk|"
+                   r"pi[èe]ces|unidades|uds|unités)\b\.?)?", re.I)
+
+
+def count_packs(text: str) -> str:
+    """"3 cartons of 50" → "150 pcs": quantities in the units the catalog sells, whatever shape the
+    line has (prose, list, table cell) — so every later rule reads one plain quantity."""
+    return _PACK.sub(lambda m: f"{int(m.group(1)) * int(m.group(2))} pcs", text)
 
 
 def _plausible_product(text: str) -> bool:
@@ -511,11 +567,61 @@ def _plausible_product(text: str) -> bool:
     return len(text) <= 60 and len(text.split()) <= 7
 
 
+_LIST_START = re.compile(r"^\s*(?:[-*•·–+>]|\d{1,2}[.)]\s|\(?[a-z]\)\s|pos\.?\s*\d)", re.I)
+
+
+def unwrap(text: str) -> str:
+    """Join prose that the sender's mail client wrapped at ~72 columns, so one sentence is read as
+    one line: "… and a dozen" / "brass valve seats?" names one item with its quantity.
+
+    A line continues on the next when it does not end a sentence or introduce a list, and either is
+    long (a wrapped line) or the next starts in lower case or with "(" (a sentence carrying on).
+    Table rows, list items and short lines (addresses, greetings) are never joined."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1] if out else ""
+        if prev.strip() and line.strip() and _continues(prev, line):
+            out[-1] = prev.rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _continues(prev: str, line: str) -> bool:
+    p, n = prev.rstrip(), line.strip()
+    if re.search(r"[.!?:;]$", p) or _LIST_START.match(n) or split_cells(prev) or split_cells(line):
+        return False
+    if _QTY_LABEL.match(n) or _PRODUCT_LABEL.match(n) or _QTY_LABEL.match(p) or _PRODUCT_LABEL.match(p):
+        return False
+    return len(p) >= 55 or bool(re.match(r"[a-zäöüßéèàçñáíóú(]", n))
+
+
+# A sentence ends at ?/! always, and at a full stop after a word (not "Nr.", "Stk.", "5."), when the
+# next starts with a capital: questions are told apart sentence by sentence, not line by line.
+_SENTENCE_END = re.compile(r"(?<=[?!])\s+(?=\S)|(?<=[a-zäöüßéèàçñáíóú]{4}\.)\s+(?=[A-ZÄÖÜÉ¿¡])")
+
+
+# "10 pump parts... I mean 10 x pump": what comes before a self-correction is withdrawn
+_CORRECTION = re.compile(r"\b(?:i mean|i meant|correction\s*:|sorry,? (?:i meant|make that)|make that|"
+                         r"je veux dire|pardon,|ich meine|korrektur\s*:|quiero decir|perd[oó]n,)\s*", re.I)
+
+
+def sentences(line: str) -> list[str]:
+    parts = [line] if len(line) < 40 or not _SENTENCE_END.search(line) else \
+        [part for part in _SENTENCE_END.split(line) if part.strip()]
+    out = []
+    for part in parts:
+        fixes = list(_CORRECTION.finditer(part))
+        out.append(part[fixes[-1].end():] if fixes else part)
+    return out
+
+
 def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body",
                   order_intent: bool = True) -> tuple[list[LineMention], bool]:
     """All order lines in a cleaned text: tables first, then line by line; pairs "Product: X" with a
     following or preceding "Quantity: N" when the product's own line has no quantity."""
-    lines = text.split("\n")
+    lines = count_packs(text).split("\n")
     rows = [None if not ln.strip() else (split_cells(ln) or []) for ln in lines]
     table, used = table_rows(rows, lang, source)
     mentions: list[LineMention] = list(table)
@@ -536,7 +642,11 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
                 else:
                     pending_qty = (value, i)
             continue
-        found, question = line_mentions(line, index, lang, source, order_intent or bool(pending_qty))
+        found, question = [], False
+        for sentence in sentences(line):
+            got, asked_here = line_mentions(sentence, index, lang, source, order_intent or bool(pending_qty))
+            found += got
+            question = question or asked_here
         if not found:
             plabel = _PRODUCT_LABEL.match(line)
             if plabel:

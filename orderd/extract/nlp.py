@@ -14,11 +14,11 @@ from itertools import pairwise
 
 import spacy
 from rapidfuzz import fuzz
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.util import filter_spans
 
 from orderd.catalog import Catalog
-from orderd.extract.numbers import fold
+from orderd.extract.numbers import _DE_COMPOUND, _PARTS, fold
 from orderd.records import Product
 
 LANGS = ("en", "fr", "de", "es")
@@ -52,7 +52,22 @@ GLOSSARY: dict[str, str] = {
     "laton": "brass", "puerta": "door", "antena": "antenna", "montaje": "mount", "nucleo": "core",
     "volante": "steering wheel", "transmision": "transmission", "motor": "motor", "empunadura": "grip",
     "aluminio": "aluminium", "zinc": "zinc", "magnesio": "magnesium",
+    # more of the same vocabulary, and German parts that compounds are made of ("Werkzeug|griff")
+    "carburateur": "carburettor", "dissipateur thermique": "heat sink", "thermique": "heat",
+    "support d antenne": "antenna mount", "volant": "steering wheel", "noyau": "core", "outil": "tool",
+    "chassis": "chassis", "ordinateur portable": "laptop", "portable": "laptop", "embout": "end cap",
+    "werkzeug": "tool", "werkzeuggriff": "tool grip", "lenkrad": "steering wheel", "kern": "core",
+    "endkappe": "end cap", "kappe": "cap", "korper": "body", "sitz": "seat", "tur": "door",
+    "kamera": "camera", "kuhl": "heat", "alu": "aluminium",
+    "disipador de calor": "heat sink", "calor": "heat", "rodete": "impeller",
+    "carburador": "carburettor", "herramienta": "tool", "soporte de antena": "antenna mount",
+    "portatil": "laptop", "caja": "box",
 }
+# Several-word glossary entries, each word allowed its plural ("disipadores de calor")
+_PHRASES = [(re.compile(r"\b" + r"\s+".join(re.escape(w) + r"(?:s|es|x)?" for w in src.split()) + r"\b"), dst)
+            for src, dst in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0])) if " " in src]
+# What German compounds may be split into: the glossary's single words and the catalog's own words.
+_LINKING = ("", "s", "n", "en", "e")
 _STOP = {"de", "du", "des", "la", "le", "les", "en", "aus", "von", "der", "die", "das", "para", "del",
          "el", "of", "the", "a", "d", "pour", "fur"}
 
@@ -75,16 +90,62 @@ def normalize_name(text: str) -> str:
     text = re.sub(r"[-_/]", " ", text)
     text = re.sub(r"[^\w ]", " ", text)
     text = re.sub(r"\bdie ?cast(ing)?\b|\bdiecast\b", "diecast", text)
-    for src, dst in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0])):
-        if " " in src and src in text:
-            text = text.replace(src, dst)
+    for pattern, dst in _PHRASES:
+        text = pattern.sub(dst, text)
     words = []
     for w in text.split():
-        w = GLOSSARY.get(w, GLOSSARY.get(singular(w), w))
+        w = _translate(w)
         for part in w.split():
             words.append(singular(part))
     words = ["aluminium" if w in ("aluminum", "alu") else w for w in words if w not in _STOP]
     return " ".join(words)
+
+
+def _known(word: str) -> str | None:
+    """The glossary's reading of a word with a regular plural in any of the four languages
+    ("Ventile", "impulsores", "Pumpendeckel"), or None."""
+    for stem in (word, singular(word), word[:-2] if word.endswith(("es", "en", "er")) else "",
+                 word[:-1] if word.endswith(("e", "n")) else ""):
+        if len(stem) >= 3 and stem in GLOSSARY:
+            return GLOSSARY[stem]
+    return None
+
+
+def _translate(word: str) -> str:
+    """A written word in the English the catalog uses: the glossary, else a German compound split
+    into glossary parts ("werkzeuggriffe" → "tool grip", "motorendkappen" → "motor end cap"), else
+    the word itself."""
+    found = _known(word)
+    if found is not None:
+        return found
+    if len(word) >= 7:
+        split = _split_compound(word, 0)
+        if split:
+            return split
+    return word
+
+
+def _split_compound(word: str, depth: int) -> str | None:
+    if depth > 2:
+        return None
+    for i in range(len(word) - 3, 2, -1):  # the longest head first: "pumpen|deckel", not "pum|…"
+        head, tail = word[:i], word[i:]
+        tail_text = _known(tail) or (_split_compound(tail, depth + 1) if len(tail) >= 6 else None)
+        if tail_text is None:
+            continue
+        for link in _LINKING:
+            if link and not head.endswith(link):
+                continue
+            stem = head[: len(head) - len(link)] if link else head
+            if len(stem) >= 3 and stem in GLOSSARY:
+                return f"{GLOSSARY[stem]} {tail_text}"
+            if len(stem) >= 3 and stem in _CATALOG_WORDS:
+                return f"{stem} {tail_text}"
+    return None
+
+
+# English words of product names, filled by the index: "Laptop-Gehäuse", "Motor|endkappe"
+_CATALOG_WORDS: set[str] = {"motor", "laptop", "camera", "antenna", "valve", "pump", "door", "tool"}
 
 
 def name_variants(product: Product) -> set[str]:
@@ -118,6 +179,7 @@ class CatalogIndex:
     names: dict[str, str]  # normalized name -> default_code
     nlps: dict[str, spacy.language.Language] = field(default_factory=dict)
     matchers: dict[str, PhraseMatcher] = field(default_factory=dict)
+    qty_matchers: dict[str, Matcher] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: int = 0
 
@@ -129,7 +191,35 @@ class CatalogIndex:
             for product in self.catalog.products:
                 matcher.add(product.default_code, [nlp.make_doc(v) for v in name_variants(product)])
             self.nlps[lang], self.matchers[lang] = nlp, matcher
+            self.qty_matchers[lang] = _quantity_matcher(nlp, lang)
         return self.nlps[lang], self.matchers[lang]
+
+    def quantity_phrases(self, text: str, lang: str) -> list[QuantityPhrase]:
+        """"<quantity> [unit] [of] <words>" phrases ("vingt-cinq couvercles de pompe", "250 of the
+        gearbox housings", "1.000 Stk. Werkzeuggriffe"), found with a spaCy Matcher over tokens, so
+        every quantity in a sentence starts its own phrase (no regex consuming the next one) and
+        the words run until a conjunction, preposition, number or punctuation ends them."""
+        with self.lock:
+            self.calls += 1
+            nlp, _ = self._pipeline(lang)
+            doc = nlp.make_doc(fold(text))
+            matcher = self.qty_matchers[lang if lang in LANGS else "en"]
+            found: list[QuantityPhrase] = []
+            for _, start, end in sorted(matcher(doc), key=lambda m: (m[1], -m[2])):
+                if found and start < found[-1].token_end:
+                    continue  # a shorter match inside a longer one ("cinq couvercles" in "vingt-cinq …")
+                k = start
+                while k < end and _is_qty_token(doc[k], lang):
+                    k += 1
+                words = [t for t in doc[k:end] if t.lower_ not in _LEAD_IN]
+                while words and words[-1].lower_ in _LINKERS:
+                    words.pop()
+                if k == start or not words:
+                    continue
+                found.append(QuantityPhrase(doc[start].idx, doc[k - 1].idx + len(doc[k - 1]),
+                                            words[0].idx, words[-1].idx + len(words[-1]), end,
+                                            [(t.idx, t.idx + len(t)) for t in words]))
+            return found
 
     def name_spans(self, text: str, lang: str) -> list[tuple[int, int, str]]:
         """(start, end, default_code) of product names in text (character offsets)."""
@@ -163,6 +253,65 @@ class CatalogIndex:
         return sorted(found)
 
 
+@dataclass
+class QuantityPhrase:
+    qty_start: int
+    qty_end: int
+    words_start: int
+    words_end: int
+    token_end: int
+    words: list[tuple[int, int]]  # character spans of the product words, for trying shorter names
+
+
+# Units and packagings that may stand between the quantity and the words; lead-in words after it.
+_UNIT_WORDS = ["pcs", "pc", "pce", "pces", "pieces", "piece", "units", "unit", "unites", "unite", "ea",
+               "stuck", "stk", "st", "unidades", "unidad", "uds", "ud", "u", "nos", "no", "x", "sets", "set",
+               "kits", "kit", "pairs", "paires", "paar", "juegos", "exemplaires"]
+_LEAD_IN = {"of", "the", "our", "your", "de", "des", "du", "d'", "la", "las", "los", "el", "le", "les", "del",
+            "von", "vom", "der", "die", "das", "more", "further", "additional", "weitere", "extra", "new",
+            "neue", "nuevos", "nuevas", "nouveaux", "nouvelles", "x"}
+# Words that end a product phrase: the next item, a date, a purpose, a courtesy.
+_BOUNDARY = ["and", "und", "et", "y", "e", "plus", "sowie", "also", "as", "well", "ainsi", "que", "for", "by",
+             "at", "to", "until", "before", "pour", "fur", "bis", "para", "antes", "avant", "zu", "je", "each",
+             "per", "please", "bitte", "svp", "por", "favor", "with", "mit", "avec", "con", "sin", "without",
+             "ohne", "sans", "on", "in", "im", "this", "next", "asap", "thanks", "thx", "merci", "danke",
+             "gracias", "now", "today", "if", "si", "wenn", "falls", "which", "that", "who", "qui", "dont",
+             "die", "welche", "que", "we", "wir", "nous", "i", "ich", "je", "nosotros", "it", "them", "is",
+             "are", "sind", "est", "sont", "es", "son", "will", "would", "could", "can", "should", "from",
+             "ab", "des", "au", "aux", "a", "al", "an", "am", "um", "vers", "hacia", "da", "dans", "nach",
+             "like", "instead", "statt", "pour", "tomorrow", "morgen", "demain", "manana", "mas", "more",
+             "or", "oder", "ou", "o", "but", "aber", "mais", "pero"]
+_LINKERS = {"de", "d'", "of", "du", "des", "del", "en", "aus", "la", "el", "-", "the"}
+
+
+_DE_WORD = re.compile(_DE_COMPOUND)
+
+
+def _is_qty_token(token: spacy.tokens.Token, lang: str) -> bool:
+    low = token.lower_
+    return bool(re.fullmatch(r"\d[\d.,']*", low)) or low in _PARTS.get(lang, _PARTS["en"]) or (
+        lang == "de" and bool(low) and bool(_DE_WORD.fullmatch(low))) or (
+        low in ("-", "and") and token.i > 0 and _is_qty_token(token.doc[token.i - 1], lang))
+
+
+def _quantity_matcher(nlp: spacy.language.Language, lang: str) -> Matcher:
+    parts = sorted(_PARTS.get(lang, _PARTS["en"]))
+    number = [{"LOWER": {"IN": parts}}, {"LOWER": {"IN": [*parts, "-", "and"]}, "OP": "*"}]
+    if lang == "de":  # German writes a number as one word: "einhundertzwanzig"
+        number = [{"LOWER": {"REGEX": f"^(?:{_DE_COMPOUND})$"}, "LENGTH": {">": 2}}]
+    digits = [{"TEXT": {"REGEX": r"^\d[\d.,']*$"}}]
+    grouped = [{"TEXT": {"REGEX": r"^\d{1,3}$"}}, {"TEXT": {"REGEX": r"^\d{3}$"}}]  # "1 000"
+    tail = [
+        {"LOWER": {"IN": _UNIT_WORDS}, "OP": "?"}, {"ORTH": ".", "OP": "?"},
+        {"LOWER": {"IN": sorted(_LEAD_IN)}, "OP": "*"},
+        {"TEXT": {"REGEX": r"^[^\W\d_][\w'’-]*$"}, "LOWER": {"NOT_IN": [*_BOUNDARY, *_UNIT_WORDS, *_LEAD_IN]}},
+        {"TEXT": {"REGEX": r"^(?:[^\W\d_][\w'’-]*|-)$"}, "LOWER": {"NOT_IN": _BOUNDARY}, "OP": "*"},
+    ]
+    matcher = Matcher(nlp.vocab)
+    matcher.add("QTY_WORDS", [number + tail, digits + tail, grouped + tail], greedy="LONGEST")
+    return matcher
+
+
 def code_key(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", text).upper()
 
@@ -184,6 +333,8 @@ def _build(catalog: Catalog) -> CatalogIndex:
         if m:
             prefixes[f"{m.group(1)}|{len(m.group(2))}"] = 1
     alternatives.sort(key=len, reverse=True)
+    for p in catalog.products:
+        _CATALOG_WORDS.update(w for w in re.findall(r"[a-z]{3,}", fold(p.name)) if w not in MATERIALS)
     code_re = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.I) \
         if alternatives else re.compile(r"(?!x)x")
     shapes = []

@@ -69,16 +69,102 @@ def _build_words() -> dict[str, dict[str, int]]:
 
 
 NUMBER_WORDS = _build_words()
+
+# Words that scale or add hundreds and thousands, so that "two hundred and fifty", "deux cent
+# cinquante", "doscientas cincuenta", "mille deux cents" or "zweihundertfünfzig" read as one number
+# however they are composed, instead of a table of every spelled-out value.
+_HUNDRED = {"en": ("hundred",), "fr": ("cent", "cents"), "de": ("hundert",), "es": ("cien", "ciento")}
+_THOUSAND = {"en": ("thousand",), "fr": ("mille",), "de": ("tausend",), "es": ("mil",)}
+_ES_HUNDREDS = {"doscient": 200, "trescient": 300, "cuatrocient": 400, "quinient": 500, "seiscient": 600,
+                "setecient": 700, "sietecient": 700, "ochocient": 800, "novecient": 900}
+_JOINERS = {"en": ("and",), "fr": (), "de": (), "es": ()}
+
+
+def _parts(lang: str) -> dict[str, int]:
+    """Single words with a value (compound entries like "a dozen" are matched whole)."""
+    parts = {w: v for w, v in NUMBER_WORDS[lang].items() if " " not in w}
+    parts.update({w: 100 for w in _HUNDRED[lang]})
+    parts.update({w: 1000 for w in _THOUSAND[lang]})
+    if lang == "es":
+        parts.update({f"{stem}{end}": v for stem, v in _ES_HUNDREDS.items() for end in ("os", "as")})
+    if lang == "fr":
+        parts.update({"un": 1, "une": 1})  # only inside a compound: "deux cent un", never alone
+    return parts
+
+
+_PARTS = {lang: _parts(lang) for lang in NUMBER_WORDS}
+_DE_SMALL = sorted((w for w, v in NUMBER_WORDS["de"].items() if 0 < v < 100 and " " not in w), key=len, reverse=True)
+_DE_DIGIT = sorted(["ein", *(w for w, v in NUMBER_WORDS["de"].items() if 1 < v < 10)], key=len, reverse=True)
+# German writes numbers as one word: [x]tausend[y]hundert[z]
+_DE_COMPOUND = (rf"(?:(?:{'|'.join(_DE_DIGIT)})?tausend)?(?:(?:{'|'.join(_DE_DIGIT)})?hundert)?"
+                rf"(?:und)?(?:{'|'.join(_DE_SMALL)})?")
+_DE_COMPOUND_RE = re.compile(
+    rf"(?:(?P<th>{'|'.join(_DE_DIGIT)})?(?P<t>tausend))?(?:(?P<hu>{'|'.join(_DE_DIGIT)})?(?P<h>hundert))?"
+    rf"(?:und)?(?P<rest>{'|'.join(_DE_SMALL)})?")
+
+
+def _word_alternatives(lang: str) -> str:
+    whole = [re.escape(w) for w in NUMBER_WORDS[lang] if " " in w]
+    single = [re.escape(w) for w in _PARTS[lang] if w not in ("un", "une")]
+    inner = [re.escape(w) for w in _PARTS[lang]]
+    word = "(?:" + "|".join(sorted(single, key=len, reverse=True)) + ")"
+    part = "(?:" + "|".join(sorted(inner, key=len, reverse=True)) + ")"
+    if lang == "de":
+        word = f"(?:{_DE_COMPOUND})"
+        part = word
+    joiner = "".join(rf"(?:{j}\s+)?" for j in _JOINERS[lang])
+    phrase = rf"{word}(?:(?:\s+|-){joiner}{part})*"
+    # the composed phrase first: "two hundred and fifty" must not stop at the table's "two hundred"
+    return "|".join([phrase, *sorted(whole, key=len, reverse=True)])
+
+
 NUMBER_WORD_RE = {
-    lang: re.compile(
-        r"(?<![\w-])(?:" + "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True)) + r")(?![\w-])"
-    )
-    for lang, words in NUMBER_WORDS.items()
+    lang: re.compile(r"(?<![\w-])(?:" + _word_alternatives(lang) + r")(?![\w-])")
+    for lang in NUMBER_WORDS
 }
 
 
+def _de_value(word: str) -> int | None:
+    m = _DE_COMPOUND_RE.fullmatch(word)
+    if not m or not word:
+        return None
+    small = NUMBER_WORDS["de"]
+
+    def digit(w: str | None) -> int:
+        return 1 if not w or w == "ein" else small[w]
+
+    total = digit(m.group("th")) * 1000 if m.group("t") else 0
+    total += digit(m.group("hu")) * 100 if m.group("h") else 0
+    total += small[m.group("rest")] if m.group("rest") else 0
+    return total or None
+
+
 def word_value(word: str, lang: str) -> int | None:
-    return NUMBER_WORDS.get(lang, NUMBER_WORDS["en"]).get(" ".join(fold(word).split()))
+    """The value of a spelled-out number, simple ("douze") or composed ("two hundred and fifty")."""
+    lang = lang if lang in NUMBER_WORDS else "en"
+    text = " ".join(fold(word).split())
+    if text in NUMBER_WORDS[lang]:
+        return NUMBER_WORDS[lang][text]
+    if lang == "de":
+        return _de_value(text.replace(" ", ""))
+    words = [w for w in re.split(r"[\s]+", text) if w not in _JOINERS[lang]]
+    # hyphenated compounds of the tables ("forty-five", "dix-sept") stay one word; others split
+    tokens: list[str] = []
+    for w in words:
+        tokens += [w] if w in _PARTS[lang] else w.split("-")
+    total = current = 0
+    for w in tokens:
+        value = _PARTS[lang].get(w)
+        if value is None:
+            return None
+        if w in _HUNDRED[lang]:
+            current = max(current, 1) * 100 if w != "cien" and w != "ciento" else current + 100
+        elif w in _THOUSAND[lang]:
+            total += max(current, 1) * 1000
+            current = 0
+        else:
+            current += value
+    return (total + current) or None
 
 
 # digits with optional thousands groups (1.000 / 1,000 / 1 000 / 1'000) or a decimal part

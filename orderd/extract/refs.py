@@ -8,7 +8,7 @@ _CUE = (
     r"(?:p\.?\s?o\.?(?:\s*(?:number|no\.?|nr\.?|#|num(?:ber)?|ref(?:erence)?))?|purchase\s+order(?:\s+(?:number|no\.?|#))?"
     r"|our\s+(?:order\s+)?(?:ref(?:erence)?|order\s+(?:number|no\.?))|customer\s+ref(?:erence)?|order\s+ref(?:erence)?"
     r"|bon\s+de\s+commande(?:\s+n[°o]\.?)?|notre\s+r[ée]f[ée]rence|notre\s+r[ée]f\.?|n°\s*de\s+commande|commande\s+n[°o]"
-    r"|r[ée]f(?:[ée]rence)?\s+commande|bestell(?:ung)?s?-?\s?(?:nummer|nr\.?)|unsere\s+(?:bestell-?\s?)?(?:nummer|referenz|zeichen)"
+    r"|r[ée]f(?:[ée]rence)?\.?\s+(?:de\s+)?commande|bestell(?:ung)?s?-?\s?(?:nummer|nr\.?)|unsere\s+(?:bestell-?\s?)?(?:nummer|referenz|zeichen)"
     r"|auftragsnummer|bestellreferenz|ihre\s+bestellnummer|(?:n[uú]mero\s+de\s+)?pedido(?:\s+n[°ºo]\.?)?"
     r"|orden\s+de\s+compra|nuestra\s+referencia|n[uú]mero\s+de\s+pedido|ref\.?\s+pedido|r[ée]f(?:[ée]rence)?\.?)"
 )
