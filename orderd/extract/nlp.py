@@ -18,7 +18,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.util import filter_spans
 
 from orderd.catalog import Catalog
-from orderd.extract.numbers import _DE_COMPOUND, _PARTS, fold
+from orderd.extract.numbers import DE_COMPOUND_NUMBER, NUMBER_PARTS, fold
 from orderd.records import Product
 
 LANGS = ("en", "fr", "de", "es")
@@ -284,21 +284,21 @@ _BOUNDARY = ["and", "und", "et", "y", "e", "plus", "sowie", "also", "as", "well"
 _LINKERS = {"de", "d'", "of", "du", "des", "del", "en", "aus", "la", "el", "-", "the"}
 
 
-_DE_WORD = re.compile(_DE_COMPOUND)
+_DE_WORD = re.compile(DE_COMPOUND_NUMBER)
 
 
 def _is_qty_token(token: spacy.tokens.Token, lang: str) -> bool:
     low = token.lower_
-    return bool(re.fullmatch(r"\d[\d.,']*", low)) or low in _PARTS.get(lang, _PARTS["en"]) or (
+    return bool(re.fullmatch(r"\d[\d.,']*", low)) or low in NUMBER_PARTS.get(lang, NUMBER_PARTS["en"]) or (
         lang == "de" and bool(low) and bool(_DE_WORD.fullmatch(low))) or (
         low in ("-", "and") and token.i > 0 and _is_qty_token(token.doc[token.i - 1], lang))
 
 
 def _quantity_matcher(nlp: spacy.language.Language, lang: str) -> Matcher:
-    parts = sorted(_PARTS.get(lang, _PARTS["en"]))
+    parts = sorted(NUMBER_PARTS.get(lang, NUMBER_PARTS["en"]))
     number = [{"LOWER": {"IN": parts}}, {"LOWER": {"IN": [*parts, "-", "and"]}, "OP": "*"}]
     if lang == "de":  # German writes a number as one word: "einhundertzwanzig"
-        number = [{"LOWER": {"REGEX": f"^(?:{_DE_COMPOUND})$"}, "LENGTH": {">": 2}}]
+        number = [{"LOWER": {"REGEX": f"^(?:{DE_COMPOUND_NUMBER})$"}, "LENGTH": {">": 2}}]
     digits = [{"TEXT": {"REGEX": r"^\d[\d.,']*$"}}]
     grouped = [{"TEXT": {"REGEX": r"^\d{1,3}$"}}, {"TEXT": {"REGEX": r"^\d{3}$"}}]  # "1 000"
     tail = [

@@ -92,11 +92,11 @@ def _parts(lang: str) -> dict[str, int]:
     return parts
 
 
-_PARTS = {lang: _parts(lang) for lang in NUMBER_WORDS}
+NUMBER_PARTS = {lang: _parts(lang) for lang in NUMBER_WORDS}
 _DE_SMALL = sorted((w for w, v in NUMBER_WORDS["de"].items() if 0 < v < 100 and " " not in w), key=len, reverse=True)
 _DE_DIGIT = sorted(["ein", *(w for w, v in NUMBER_WORDS["de"].items() if 1 < v < 10)], key=len, reverse=True)
 # German writes numbers as one word: [x]tausend[y]hundert[z]
-_DE_COMPOUND = (rf"(?:(?:{'|'.join(_DE_DIGIT)})?tausend)?(?:(?:{'|'.join(_DE_DIGIT)})?hundert)?"
+DE_COMPOUND_NUMBER = (rf"(?:(?:{'|'.join(_DE_DIGIT)})?tausend)?(?:(?:{'|'.join(_DE_DIGIT)})?hundert)?"
                 rf"(?:und)?(?:{'|'.join(_DE_SMALL)})?")
 _DE_COMPOUND_RE = re.compile(
     rf"(?:(?P<th>{'|'.join(_DE_DIGIT)})?(?P<t>tausend))?(?:(?P<hu>{'|'.join(_DE_DIGIT)})?(?P<h>hundert))?"
@@ -105,12 +105,12 @@ _DE_COMPOUND_RE = re.compile(
 
 def _word_alternatives(lang: str) -> str:
     whole = [re.escape(w) for w in NUMBER_WORDS[lang] if " " in w]
-    single = [re.escape(w) for w in _PARTS[lang] if w not in ("un", "une")]
-    inner = [re.escape(w) for w in _PARTS[lang]]
+    single = [re.escape(w) for w in NUMBER_PARTS[lang] if w not in ("un", "une")]
+    inner = [re.escape(w) for w in NUMBER_PARTS[lang]]
     word = "(?:" + "|".join(sorted(single, key=len, reverse=True)) + ")"
     part = "(?:" + "|".join(sorted(inner, key=len, reverse=True)) + ")"
     if lang == "de":
-        word = f"(?:{_DE_COMPOUND})"
+        word = f"(?:{DE_COMPOUND_NUMBER})"
         part = word
     joiner = "".join(rf"(?:{j}\s+)?" for j in _JOINERS[lang])
     phrase = rf"{word}(?:(?:\s+|-){joiner}{part})*"
@@ -151,10 +151,10 @@ def word_value(word: str, lang: str) -> int | None:
     # hyphenated compounds of the tables ("forty-five", "dix-sept") stay one word; others split
     tokens: list[str] = []
     for w in words:
-        tokens += [w] if w in _PARTS[lang] else w.split("-")
+        tokens += [w] if w in NUMBER_PARTS[lang] else w.split("-")
     total = current = 0
     for w in tokens:
-        value = _PARTS[lang].get(w)
+        value = NUMBER_PARTS[lang].get(w)
         if value is None:
             return None
         if w in _HUNDRED[lang]:
