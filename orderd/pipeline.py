@@ -52,7 +52,7 @@ from orderd.reply import (
     select_profile,
 )
 from orderd.resolve import resolve_lines
-from orderd.store import OutgoingMail, Store, StoreUnavailable, utcnow
+from orderd.store import FINAL_STATES, OutgoingMail, Store, StoreUnavailable, utcnow
 from orderd.thread import thread
 
 log = structlog.get_logger("orderd.pipeline")
@@ -170,7 +170,6 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
-FINAL_STATES = ("done", "quarantined")  # journal states with a recorded outcome
 TEMPFAIL = "451 4.3.0 {what} unavailable, please try again later"
 BUSY = "451 4.3.2 too busy right now, please try again later"
 

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orderd.pipeline import FINAL_STATES, Services, run_journaled
+from orderd.pipeline import Services, run_journaled
 from orderd.records import Envelope, Message
-from orderd.store import StoreUnavailable
+from orderd.store import FINAL_STATES, StoreUnavailable
 
 log = structlog.get_logger("orderd.spool")
 

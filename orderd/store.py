@@ -265,6 +265,24 @@ def _parse_ts(value: str | None) -> datetime | None:
     return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
 
 
+# Journal states with a recorded outcome: nothing more happens to such a message.
+FINAL_STATES = ("done", "quarantined")
+
+
+def check_final_state(state: str) -> None:
+    if state not in FINAL_STATES:
+        raise ValueError(f"record_outcome: state must be one of {', '.join(FINAL_STATES)}, not {state!r}")
+
+
+def outbox_values(mail: OutgoingMail, order_name: str | None) -> tuple[str, str | None, str, list[str], str,
+                                                                         bytes, str | None]:
+    """(kind, order_name, mail_from, rcpt_tos, to_addr, raw, message_id): what every backend stores for
+    one outgoing mail; to_addr (lower case) is what the per-recipient reply cap counts."""
+    to_addr = (mail.rcpt_tos[0] if mail.rcpt_tos else "").lower()
+    return (mail.kind, mail.order_name or order_name, mail.mail_from, mail.rcpt_tos, to_addr, mail.raw,
+            _message_id_of(mail.raw))
+
+
 def _message_id_of(raw: bytes) -> str | None:
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     value = headers.get("Message-ID")
@@ -466,15 +484,14 @@ class SQLiteStore(Store):
         outgoing: list[OutgoingMail],
         state: str = "done",
     ) -> None:
-        if state not in ("done", "quarantined"):
-            raise ValueError(f"record_outcome: state must be done or quarantined, not {state!r}")
+        check_final_state(state)
         now = _ts(utcnow())
 
         def _record(db: sqlite3.Connection) -> None:
             current = db.execute("SELECT state FROM journal WHERE key = ?", (key,)).fetchone()
             if current is None:
                 raise KeyError(f"record_outcome: no journal entry {key}")
-            if current[0] in ("done", "quarantined"):
+            if current[0] in FINAL_STATES:
                 # Two deliveries of one message racing through the pipeline: the first outcome stands
                 # and its replies are already queued; queueing again would answer the customer twice.
                 return
@@ -484,12 +501,11 @@ class SQLiteStore(Store):
                 (state, decision, order_id, order_name, json.dumps(reasons), json.dumps(timings), now, key),
             )
             for mail in outgoing:
+                kind, name, mail_from, rcpt_tos, to_addr, raw, message_id = outbox_values(mail, order_name)
                 db.execute(
                     "INSERT INTO outbox (key, kind, order_id, order_name, mail_from, rcpt_tos, to_addr, raw,"
                     " message_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key, mail.kind, order_id, mail.order_name or order_name, mail.mail_from,
-                     json.dumps(mail.rcpt_tos), (mail.rcpt_tos[0] if mail.rcpt_tos else "").lower(),
-                     mail.raw, _message_id_of(mail.raw), now, now),
+                    (key, kind, order_id, name, mail_from, json.dumps(rcpt_tos), to_addr, raw, message_id, now, now),
                 )
 
         await self._run(self._write, _record)

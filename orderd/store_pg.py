@@ -46,12 +46,14 @@ from psycopg.pq import TransactionStatus
 
 from orderd.records import Message
 from orderd.store import (
+    FINAL_STATES,
     JournalEntry,
     OutboxItem,
     OutgoingMail,
     Store,
     StoreUnavailable,
-    _message_id_of,
+    check_final_state,
+    outbox_values,
     utcnow,
 )
 
@@ -412,7 +414,7 @@ class PostgresStore(Store):
         found = await self._get(conn, message.key, with_raw=True, for_update=True)
         assert found is not None  # the conflicting row is committed: ON CONFLICT waited for it
         entry, claimed_by, claimed_until = found
-        if entry.state in ("done", "quarantined") or not claim:
+        if entry.state in FINAL_STATES or not claim:
             return entry
         if claimed_by is not None and claimed_by != self.owner and claimed_until is not None and claimed_until > now:
             return None  # another instance is running the pipeline for this message right now
@@ -441,8 +443,7 @@ class PostgresStore(Store):
         outgoing: list[OutgoingMail],
         state: str = "done",
     ) -> None:
-        if state not in ("done", "quarantined"):
-            raise ValueError(f"record_outcome: state must be done or quarantined, not {state!r}")
+        check_final_state(state)
         now = utcnow()
 
         async def _record(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -451,7 +452,7 @@ class PostgresStore(Store):
             current = await cur.fetchone()
             if current is None:
                 raise KeyError(f"record_outcome: no journal entry {key}")
-            if current[0] in ("done", "quarantined"):
+            if current[0] in FINAL_STATES:
                 # The first outcome stands and its replies are already queued; queueing again would
                 # answer the customer twice.
                 return
@@ -467,10 +468,10 @@ class PostgresStore(Store):
                         "INSERT INTO outbox (key, kind, order_id, order_name, mail_from, rcpt_tos, to_addr, raw,"
                         " message_id, next_attempt_at, created_at)"
                         " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)",
-                        [(key, mail.kind, order_id, _text(mail.order_name or order_name), _text(mail.mail_from),
-                          _json(mail.rcpt_tos), _text((mail.rcpt_tos[0] if mail.rcpt_tos else "").lower()),
-                          mail.raw, _text(_message_id_of(mail.raw)), now, now)
-                         for mail in outgoing],
+                        [(key, kind, order_id, _text(name), _text(mail_from), _json(rcpt_tos), _text(to_addr),
+                          raw, _text(message_id), now, now)
+                         for kind, name, mail_from, rcpt_tos, to_addr, raw, message_id
+                         in (outbox_values(mail, order_name) for mail in outgoing)],
                     )
 
         await self._write(_record)
