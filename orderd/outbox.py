@@ -167,14 +167,13 @@ class OutboxSender:
         """Send everything due now; return how many items were handled."""
         handled = 0
         while not self._stopping:
-            items = await self.store.claim_outbox(10)
+            # One claim per send: a stop between sends must not leave items leased (claim_outbox's lease
+            # would hold them back from the next process for minutes).
+            items = await self.store.claim_outbox(1)
             if not items:
                 break
-            for item in items:
-                if self._stopping:
-                    break
-                await self.send_one(item)
-                handled += 1
+            await self.send_one(items[0])
+            handled += 1
         OUTBOX_DEPTH.set(await self.store.outbox_depth())
         return handled
 
