@@ -135,9 +135,14 @@ async def odoo_search_read(url: str, model: str, domain: list, fields: list[str]
     return await asyncio.to_thread(work)
 
 
-async def wait_port(port: int, timeout: float = 30.0) -> None:
+async def wait_port(port: int, timeout: float = 30.0, *, proc: asyncio.subprocess.Process | None = None,
+                    log: Path | None = None) -> None:
+    """Until something listens on port; fails at once (with the log's tail) if `proc` has exited."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
+        if proc is not None and proc.returncode is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise AssertionError(f"orderd exited with {proc.returncode} before listening:\n{tail}")
         try:
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
@@ -148,16 +153,29 @@ async def wait_port(port: int, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def start_orderd_process(odoo_url: str, relay_port: int, store_url: str,
+async def start_orderd_process(odoo_url: str, relay_port: int, store_url: str, *, log: Path | None = None,
                                **variables: str) -> tuple[asyncio.subprocess.Process, int]:
-    """`orderd serve` in its own process, configured by ORDERD_* variables; returns it and its SMTP port."""
+    """`orderd serve` in its own process, configured by ORDERD_* variables (e.g. smtp_hostname="…" sets
+    ORDERD_SMTP_HOSTNAME); its output goes to `log` when given. Returns it and its SMTP port."""
     smtp_port, http_port = _free_port_pair(2)
     env = dict(os.environ, ORDERD_SMTP_LISTEN=f"127.0.0.1:{smtp_port}", ORDERD_HTTP_LISTEN=f"127.0.0.1:{http_port}",
                ORDERD_ODOO_URL=odoo_url, ORDERD_RELAY_PORT=str(relay_port), ORDERD_STORE_URL=store_url,
                ORDERD_LOG_FORMAT="json", **{f"ORDERD_{k.upper()}": v for k, v in variables.items()})
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "serve", env=env,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await wait_port(smtp_port)
+    if log is None:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "serve", env=env,
+                                                    stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.DEVNULL)
+    else:
+        with log.open("wb") as out:  # a file, not a pipe: nobody has to drain it
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "serve", env=env,
+                                                        stdout=out, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await wait_port(smtp_port, 60, proc=proc, log=log)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     return proc, smtp_port
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import socket
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import odoo_search_read, order_email, smtp_send
+from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
 from psycopg import sql
 
 from orderd.odoosim import RunningSim
@@ -35,27 +33,6 @@ pytest_plugins = ["store_backends"]
 
 N_MESSAGES = 30
 CUSTOMERS = ["customer1@example.com", "customer2@example.com", "purchasing@northwind-tools.co.uk"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _wait_port(port: int, proc: asyncio.subprocess.Process, log: Path, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if proc.returncode is not None:
-            raise AssertionError(f"orderd exited with {proc.returncode} before listening:\n{log.read_text()[-3000:]}")
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 @dataclass
@@ -73,22 +50,12 @@ async def two_instances(tmp_path: Path, pg_database: PgDatabase, odoo_sim: Runni
     instances: list[Instance] = []
     try:
         for name in ("a", "b"):
-            smtp_port = _free_port()
-            env = dict(os.environ,
-                       ORDERD_SMTP_LISTEN=f"127.0.0.1:{smtp_port}", ORDERD_HTTP_LISTEN=f"127.0.0.1:{_free_port()}",
-                       ORDERD_SMTP_HOSTNAME=f"mx-{name}.mycompany.test",
-                       ORDERD_ODOO_URL=odoo_sim.url, ORDERD_RELAY_PORT=str(relay.port),
-                       ORDERD_STORE_URL=store_url, ORDERD_LOG_FORMAT="json",
-                       # The test sends many orders from few customers within the hour.
-                       ORDERD_POLICY_MAX_REPLIES_PER_HOUR="0")
             log = tmp_path / f"orderd-{name}.log"
-            with log.open("wb") as out:  # a file, not a pipe: nobody has to drain it
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "orderd.cli", "serve", env=env, cwd=tmp_path,
-                    stdout=out, stderr=asyncio.subprocess.STDOUT)
+            # The test sends many orders from few customers within the hour: no reply cap.
+            proc, smtp_port = await start_orderd_process(odoo_sim.url, relay.port, store_url, log=log,
+                                                         smtp_hostname=f"mx-{name}.mycompany.test",
+                                                         policy_max_replies_per_hour="0")
             instances.append(Instance(name, smtp_port, proc, log))
-        for inst in instances:
-            await _wait_port(inst.smtp_port, inst.proc, inst.log)
         yield instances, store_url
     finally:
         for inst in instances:
