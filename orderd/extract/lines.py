@@ -358,7 +358,7 @@ def is_request(sentence: str) -> bool:
 
 _NEGATED = re.compile(
     r"\b(don'?t|do not|no longer|not need|cancel|without|remove|instead of|keine?n?|nicht|streichen|"
-    r"storn|ne .{0,20}pas|plus besoin|annul|sans|no necesit|cancel|sin|anular|en lugar de|statt)\b",
+    r"storn|ne .{0,20}pas|plus besoin|annul|sans|no necesit|sin|anular|en lugar de|statt)\b",
     re.I,
 )
 _QTY_LABEL = re.compile(
