@@ -92,6 +92,12 @@ class PolicyConfig:
     # Replies queued to one address per rolling hour; beyond it orders are still processed but not
     # answered, so a robot that answers every reply cannot keep a loop going. 0: no cap.
     max_replies_per_hour: int = 10
+    # Our own mail domains: a sender there is a colleague (an order they forward is the customer's).
+    # Empty: the domains of smtp.addresses.
+    internal_domains: list[str] = field(default_factory=list)
+    price_tolerance: float = 0.01  # a stated unit price further than this (share) from Odoo's → review
+    max_delivery_horizon_days: int = 365  # a requested date further ahead → review
+    new_customers: str = "confirm"  # confirm | review: a clean order from a sender Odoo does not know
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ _CHOICES = {
     ("pipeline", "mode"): ("inline", "spool"),
     ("policy", "on_shortage"): ("review", "confirm"),
     ("policy", "unauthenticated"): ("review", "accept", "reject"),
+    ("policy", "new_customers"): ("confirm", "review"),
     ("log", "format"): ("auto", "json", "console"),
     ("log", "level"): ("debug", "info", "warning", "error"),
     ("policy", "default_language"): LANGUAGES,
@@ -312,6 +319,13 @@ def _check(config: Config) -> None:
         raise ConfigError("relay.max_attempts must be at least 1")
     if config.policy.max_replies_per_hour < 0:
         raise ConfigError("policy.max_replies_per_hour must be 0 (no cap) or more")
+    if not 0 <= config.policy.price_tolerance < 1:
+        raise ConfigError(f"policy.price_tolerance = {config.policy.price_tolerance}: must be a share from 0 to 1")
+    if config.policy.max_delivery_horizon_days < 1:
+        raise ConfigError("policy.max_delivery_horizon_days must be at least 1")
+    for domain in config.policy.internal_domains:
+        if "." not in domain or "@" in domain.lstrip("@") or " " in domain:
+            raise ConfigError(f"policy.internal_domains: {domain!r} is not a domain")
     if is_own_address(config, config.policy.forward_non_orders_to):
         # Forwarding a non-order to an order address would feed it straight back in: a loop.
         raise ConfigError(f"policy.forward_non_orders_to = {config.policy.forward_non_orders_to!r}: "
@@ -332,6 +346,12 @@ def is_own_address(config: Config, address: str) -> bool:
         return False
     domain = "@" + address.rpartition("@")[2]
     return any(address == own or domain == own for own in own_addresses(config))
+
+
+def internal_domains(config: Config) -> tuple[str, ...]:
+    """The company's own mail domains, lower case: `policy.internal_domains`, else those of smtp.addresses."""
+    named = config.policy.internal_domains or [a.rpartition("@")[2] for a in config.smtp.addresses]
+    return tuple(dict.fromkeys(d.strip().lstrip("@").lower() for d in named if d.strip()))
 
 
 def replace(config: Config, **sections: dict[str, Any]) -> Config:
