@@ -1,8 +1,10 @@
 """The operator console: its JSON API over real HTTP after real SMTP deliveries, the aggregation as pure
 functions, and the page itself as a person sees it, rendered by headless Chromium.
 
-The browser test needs Debian's `chromium` (deploy/ci/install-chromium.sh installs it); without it the
-test fails and says so, because a silently skipped UI test is how a broken page ships.
+The browser test needs Debian's `chromium` (deploy/ci/install-chromium.sh installs it). Without it the
+test skips and says why, so `make test` passes on a machine with only Python; CI installs Chromium and
+sets ORDERD_REQUIRE_BROWSER=1, and there a missing browser fails, because a silently skipped UI test is
+how a broken page ships.
 """
 
 from __future__ import annotations
@@ -248,8 +250,13 @@ def chromium_binary() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.fail("headless Chromium is required for the console test and was not found on PATH: "
-                "run deploy/ci/install-chromium.sh (Debian's chromium package)", pytrace=False)
+    message = ("headless Chromium was not found on PATH (chromium, chromium-browser or google-chrome):"
+               " install it (deploy/ci/install-chromium.sh does, from Debian's packages) to run the console"
+               " page in a real browser")
+    if os.environ.get("ORDERD_REQUIRE_BROWSER") == "1":
+        # CI installs Chromium and sets this, so there a missing browser fails instead of going green.
+        pytest.fail(f"ORDERD_REQUIRE_BROWSER=1 and {message}", pytrace=False)
+    pytest.skip(message)
 
 
 async def run_chromium(*args: str, timeout: float = 90.0) -> tuple[int, str, str]:
@@ -273,7 +280,7 @@ async def run_chromium(*args: str, timeout: float = 90.0) -> tuple[int, str, str
 
 
 async def test_console_page_in_headless_chromium(console_app: App, tmp_path: Path) -> None:
-    chromium_binary()  # fail first, clearly, if there is no browser
+    chromium_binary()  # skip (or, with ORDERD_REQUIRE_BROWSER=1, fail) first, clearly, without a browser
     sent = await _deliver(console_app)
     url = f"http://127.0.0.1:{console_app.http_port}/console?token={TOKEN}"
     # The virtual time budget lets the page's script fetch the API and render before the DOM is dumped.

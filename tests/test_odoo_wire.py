@@ -1,4 +1,4 @@
-"""Replay the real Odoo 18 exchanges of shared/odoo18-wire against the simulator.
+"""Replay the real Odoo 18 exchanges of tests/wire/ against the simulator.
 
 Each recorded request is POSTed as recorded (same path, same JSON body) to a simulator seeded from
 fixtures/catalog.json, in the recorded order. Ids the real server handed out (the order 2703, the
@@ -24,8 +24,8 @@ from orderd.catalog import Catalog
 from orderd.odoosim import OdooSim
 from orderd.odoosim.threaded import ThreadedSim
 
-# CI clones the repository next to shared/, so the folder is found relative to this file.
-WIRE_DIR = Path(__file__).resolve().parents[2] / "shared" / "odoo18-wire"
+# The recorded exchanges are committed with the tests (tests/wire/README.md says where they come from).
+WIRE_DIR = Path(__file__).resolve().parent / "wire"
 EXCHANGES_FILE = WIRE_DIR / "exchanges.json"
 CATALOG = Path(__file__).resolve().parents[1] / "fixtures" / "catalog.json"
 
@@ -201,7 +201,7 @@ def check_exchange(exchange: dict[str, Any], status: int, response: Any, id_map:
 @pytest.fixture(scope="module")
 def replay() -> Iterator[list[list[str]]]:
     """Replays every exchange once, in order, and yields the problems found for each."""
-    assert EXCHANGES_FILE.exists(), f"missing {EXCHANGES_FILE}: shared/ must sit beside the repository"
+    assert EXCHANGES_FILE.exists(), f"missing {EXCHANGES_FILE}"
     sim = OdooSim.from_catalog(Catalog.from_file(CATALOG))
     threaded = ThreadedSim(sim)
     id_map: IdMap = {}
@@ -217,7 +217,7 @@ def replay() -> Iterator[list[list[str]]]:
 
 
 def test_wire_file_is_present() -> None:
-    assert EXCHANGES_FILE.exists(), f"missing {EXCHANGES_FILE}: shared/ must sit beside the repository"
+    assert EXCHANGES_FILE.exists(), f"missing {EXCHANGES_FILE}"
     assert len(EXCHANGES) >= 32
 
 

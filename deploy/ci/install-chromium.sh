@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install headless Chromium from Debian's packages for tests/test_console.py, idempotently.
 #
-# The console test renders /console in a real browser (`chromium --headless --dump-dom`) and fails,
-# rather than skips, when there is none, so CI calls this first. chromium-driver comes along for
+# The console test renders /console in a real browser (`chromium --headless --dump-dom`). Without one it
+# skips, except under ORDERD_REQUIRE_BROWSER=1, which .ci/run sets after calling this: there it fails. chromium-driver comes along for
 # anyone who wants to drive the page with WebDriver; the test itself does not need it. A font is
 # installed explicitly because a minimal image has none and screenshots would show empty boxes.
 # Called by .ci/run; safe to run again (does nothing when chromium is there).
