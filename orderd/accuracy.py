@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from orderd.catalog import Catalog
-from orderd.classify import classify
-from orderd.decide import decide
+from orderd.config import Config
 from orderd.extract import extract, warm
+from orderd.log import configure as configure_logging
 from orderd.records import Message
+from orderd.report import dry_run_verdict
 from orderd.resolve import resolve_lines
-from orderd.thread import thread
+from orderd.understand import Reading, arrival_day, understand
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "emails"
@@ -95,22 +96,22 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def judge(path: Path, catalog: Catalog) -> Outcome:
+def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None) -> Outcome:
+    """One email judged as `orderd parse` and `serve` judge it, on the day it was written."""
     raw = path.read_bytes()
     truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     message = Message.from_bytes(raw)
-    classification = classify(message)
-    thread_ref = thread(message)
-    extraction = extract(message, catalog)
-    lines = resolve_lines(extraction.lines, catalog)
-    verdict = decide(classification, extraction, lines, dict(catalog.qty_on_hand), thread=thread_ref)
+    understood = understand(message, catalog, reading)
+    verdict = dry_run_verdict(understood, catalog, reading, today=arrival_day(message))
+    extraction = understood.extraction
     got = {
         "decision": verdict.decision,
-        "customer": (extraction.customer_email or message.sender_email).lower(),
-        "lines": [(ln.product.default_code if ln.product else None, _num(ln.mention.qty)) for ln in lines],
+        "customer": understood.customer_email,
+        "lines": [(ln.product.default_code if ln.product else None, _num(ln.mention.qty)) for ln in understood.lines],
         "commitment_date": extraction.commitment_date.isoformat() if extraction.commitment_date else None,
         "client_order_ref": extraction.client_order_ref,
         "language": extraction.language,
+        "intent": extraction.intent,
     }
     return Outcome(path.stem, truth, got, verdict.reasons)
 
@@ -170,7 +171,8 @@ def run(corpus: Path = CORPUS, catalog_path: Path = CATALOG) -> Report:
     catalog = Catalog.from_file(catalog_path)
     paths = sorted(p for p in corpus.glob("*.eml") if p.with_suffix(".json").exists())
     start = time.perf_counter()
-    outcomes = [judge(p, catalog) for p in paths]
+    reading = Reading.from_config(Config())  # the shipped defaults: what a new installation judges
+    outcomes = [judge_file(p, catalog, reading) for p in paths]
     report = Report(outcomes, time.perf_counter() - start)
     report.fields = field_scores(outcomes)
     return report
@@ -312,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="", help="with --first-look: the engine's commit")
     parser.add_argument("--note", default="first look", help="with --first-look: a note for the history")
     args = parser.parse_args(argv)
+    configure_logging(level="warning")  # the stages log every message at info; a report wants none of it
     if args.first_look:
         entry = record_first_look(args.first_look, args.writer, args.note, args.engine)
         print(json.dumps(entry, ensure_ascii=False, indent=1))

@@ -61,6 +61,9 @@ class Catalog:
                         barcode=raw.get("barcode") or None,
                         list_price=float(raw.get("list_price") or 0.0),
                         uom=str(raw.get("uom") or "Units"),
+                        names=tuple(sorted((str(k), str(v)) for k, v in (raw.get("names") or {}).items() if v)),
+                        packaging=tuple((str(pk["name"]).strip().lower(), float(pk["qty"]))
+                                        for pk in raw.get("packaging") or [] if float(pk["qty"]) > 0),
                     )
                 )
                 qty[code] = float(raw.get("qty_on_hand") or 0.0)

@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="dry run of classify + extract + resolve; one JSON object per file")
     p.add_argument("files", nargs="+", metavar="FILE.eml")
     p.add_argument("--catalog", default="fixtures/catalog.json")
-    p.add_argument("--now", help="ISO-8601 date-time for relative dates when a message has no Date header")
+    p.add_argument("--config", help="judge under this configuration, exactly as `orderd serve` would")
+    p.add_argument("--now", help="ISO-8601 date-time of judging (past dates), and for relative dates when a "
+                   "message has no Date header")
     p.set_defaults(func=_parse)
 
     p = sub.add_parser("check", help="validate the configuration and reach Odoo, the relay and the store")
@@ -120,15 +122,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _parse(args: argparse.Namespace) -> int:
     from orderd.catalog import Catalog, CatalogError
-    from orderd.pipeline import understand
     from orderd.records import Message
     from orderd.report import dry_run_verdict, parse_report
+    from orderd.understand import Reading, understand
 
     try:
         catalog = Catalog.from_file(args.catalog)
-    except CatalogError as exc:
+        cfg = config_mod.load(args.config)
+    except (CatalogError, config_mod.ConfigError) as exc:
         print(f"orderd parse: {exc}", file=sys.stderr)
         return 2
+    reading = Reading.from_config(cfg)  # the same trusted border, internal domains and policy as serve
     now = None
     if args.now:
         try:
@@ -149,8 +153,8 @@ def _parse(args: argparse.Namespace) -> int:
         message = Message.from_bytes(raw)
         if message.date is None and now is not None:
             message.date = now
-        understood = understand(message, catalog)
-        verdict = dry_run_verdict(understood, catalog)
+        understood = understand(message, catalog, reading)
+        verdict = dry_run_verdict(understood, catalog, reading, today=(now or datetime.now().astimezone()).date())
         print(json.dumps(parse_report(name, understood, verdict, catalog), ensure_ascii=False))
     return status
 

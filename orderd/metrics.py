@@ -9,6 +9,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 MESSAGES = Counter("orderd_messages", "Messages processed, by outcome", ["outcome"], registry=REGISTRY)
+GATE_REASONS = Counter(
+    "orderd_gate_reasons_total",
+    "Reasons the confirmation gate sent an order to review, by reason code",
+    ["reason"],
+    registry=REGISTRY,
+)
 STAGE_SECONDS = Histogram(
     "orderd_stage_seconds",
     "Time spent in each pipeline stage",

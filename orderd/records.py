@@ -17,6 +17,19 @@ from typing import Literal
 Decision = Literal["order", "needs_review", "not_order", "rejected"]
 
 
+class Reason(str):
+    """One reason not to confirm, in the salesperson's words, with a stable code for metrics and tests.
+
+    A str, so reasons read, join and serialise as the text they are."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.code = code
+        return reason
+
+
 @dataclass(frozen=True)
 class Envelope:
     """What the SMTP session said, as opposed to what the headers claim."""
@@ -115,6 +128,8 @@ class Product:
     list_price: float = 0.0
     uom: str = "Units"
     id: int | None = None  # Odoo's product.product id, when the catalog came from Odoo
+    names: tuple[tuple[str, str], ...] = ()  # (language, name) in every other active language
+    packaging: tuple[tuple[str, float], ...] = ()  # (name, units per pack): Odoo's product.packaging
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,9 @@ class LineMention:
     uom: str | None = None
     confidence: float = 1.0  # how sure we are this is an order line with this quantity
     source: str = "body"  # "body" or "attachment:<filename>"
+    # Why the quantity cannot be taken as written: "range", "vague", "pack_unknown", "multiplied".
+    doubt: str | None = None
+    unit_price: float | None = None  # a unit price the customer wrote on this line
 
 
 @dataclass
@@ -186,6 +204,13 @@ class Extraction:
     findings: list[str] = field(default_factory=list)  # things a salesperson should know
     attachments: list[Attachment] = field(default_factory=list)
     is_question: bool = False  # mail from a person that asks rather than orders
+    # What the new text asks for (extract.intent.INTENTS) and the words that said so. A hand-made
+    # Extraction is an order; the engine always sets these.
+    intent: str = "order"
+    intent_evidence: str = ""
+    ordering: bool = True  # positive evidence of ordering intent (words, or an order document)
+    date_doubt: str | None = None  # why the delivery date cannot be taken as read
+    trust: list[Reason] = field(default_factory=list)  # doubts about the sender (lookalike domain, new bank…)
 
 
 @dataclass

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from orderd.catalog import Catalog
-from orderd.decide import decide
-from orderd.pipeline import Understanding
 from orderd.records import Verdict
+from orderd.understand import Reading, Understanding, customer_known, judge
 
 
-def dry_run_verdict(understood: Understanding, catalog: Catalog, *, confidence_bar: float = 0.85) -> Verdict:
-    """Decide as the live pipeline would, with the catalog file's on-hand figures as the stock."""
-    return decide(understood.classification, understood.extraction, understood.lines, dict(catalog.qty_on_hand),
-                  confidence_bar=confidence_bar, thread=understood.thread)
+def dry_run_verdict(understood: Understanding, catalog: Catalog, reading: Reading | None = None, *,
+                    today: date | None = None) -> Verdict:
+    """Judge as the live pipeline would, with the catalog file's on-hand figures as the stock."""
+    return judge(understood, dict(catalog.qty_on_hand), reading, today=today,
+                 customer_known=customer_known(understood, catalog))
 
 
 def parse_report(file: str, understood: Understanding, verdict: Verdict, catalog: Catalog) -> dict[str, Any]:

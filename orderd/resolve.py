@@ -4,6 +4,7 @@ the name (rapidfuzz) with a calibrated confidence. Two close candidates are a fi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -35,10 +36,23 @@ def resolve_lines(lines: list[LineMention], catalog: Catalog,
     out = []
     for mention in lines:
         match = resolve_text(mention.product_text, catalog, codes)
+        if match.product is not None and (mention.uom or "").startswith("pack:"):
+            mention = in_units(mention, match.product)
         confidence = min(match.confidence, mention.confidence) if match.product else match.confidence
         out.append(OrderLine(mention=mention, product=match.product, confidence=round(confidence, 3),
                              candidates=match.candidates))
     return out
+
+
+def in_units(mention: LineMention, product: Product) -> LineMention:
+    """"3 cartons" in units when the product's packaging says how many a carton holds; otherwise the
+    quantity stays in packs, with the doubt named (never a guess at the pack size)."""
+    pack = (mention.uom or "").removeprefix("pack:")
+    sizes = {name: qty for name, qty in product.packaging}
+    size = sizes.get(pack) or next((qty for name, qty in product.packaging if pack in name or name in pack), None)
+    if size is None or mention.qty is None:
+        return dataclasses.replace(mention, doubt=mention.doubt or "pack_unknown")
+    return dataclasses.replace(mention, qty=mention.qty * size, uom="Units")
 
 
 def resolve_text(text: str, catalog: Catalog, customer_codes: dict[str, str] | None = None) -> Match:

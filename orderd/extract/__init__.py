@@ -16,10 +16,12 @@ from email.utils import getaddresses
 from orderd.catalog import Catalog
 from orderd.extract.attachments import read_attachment
 from orderd.extract.dates import delivery_date
+from orderd.extract.intent import read_intent
 from orderd.extract.language import SUPPORTED, detect
 from orderd.extract.lines import text_mentions, unwrap
 from orderd.extract.mime import Body, read_body
 from orderd.extract.nlp import code_key, index_for
+from orderd.extract.quantities import read_quantity_context
 from orderd.extract.refs import find_reference, subject_reference
 from orderd.extract.text import clean_body, split_inline_forward
 from orderd.records import Extraction, LineMention, Message
@@ -40,14 +42,16 @@ _QUESTION = re.compile(
 )
 
 
-def extract(message: Message, catalog: Catalog) -> Extraction:
+def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...] | None = None) -> Extraction:
+    """internal_domains: the company's own mail domains (config); None: the catalog's company domain."""
     index = index_for(catalog)
     body = read_body(message.parsed)
     findings: list[str] = []
     customer_email = customer_name = None
     text = body.text
     attachments = list(body.attachments)
-    if _is_internal(message.sender_email, catalog.email_domain):
+    domains = internal_domains if internal_domains is not None else (catalog.email_domain,)
+    if is_internal(message.sender_email, domains):
         original = _forwarded_original(body)
         if original is not None:
             customer_name, customer_email, text, extra = original
@@ -73,11 +77,12 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
     lines = _merge(lines, att_lines, findings)
     if not lines and subject:
         lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
+    for mention in lines:
+        read_quantity_context(mention, rules_lang)
 
     base = message.date
-    when, date_notes = delivery_date([*prose.split("\n"), subject, *"\n".join(att_texts).split("\n")],
+    when, date_doubt = delivery_date([*prose.split("\n"), subject, *"\n".join(att_texts).split("\n")],
                                      rules_lang, base)
-    findings += date_notes
     ref = find_reference([subject, cleaned, *att_texts]) or subject_reference(subject)
     if ref and code_key(ref) in index.code_by_key:
         ref = None  # "order DC-1001" names a product, not a PO
@@ -87,6 +92,17 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
     is_question = not any(line.qty for line in lines) and bool(asked or _QUESTION.search(prose))
     if asked and not lines:
         findings.append("asks about products without ordering them")
+    intent = read_intent(cleaned, subject, has_lines=any(m.qty for m in lines),
+                         lines_only=_lines_only(prose, lines), order_document=bool(att_lines),
+                         calendar=_has_calendar(message))
+    if asked and (intent.kind == "rfq" or intent.ordering) and intent.kind not in ("change", "cancel"):
+        # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
+        asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)
+        known = {(m.product_text, m.qty) for m in lines}
+        lines += [m for m in asked_lines if (m.product_text, m.qty) not in known]
+        for mention in lines:
+            read_quantity_context(mention, rules_lang)
+        is_question = False
     return Extraction(
         language=lang,
         body_text=cleaned,
@@ -98,14 +114,39 @@ def extract(message: Message, catalog: Catalog) -> Extraction:
         findings=findings,
         attachments=attachments,
         is_question=is_question,
+        intent=intent.kind,
+        intent_evidence=intent.evidence,
+        ordering=intent.ordering,
+        date_doubt=date_doubt,
     )
 
 
-def _is_internal(sender: str, domain: str) -> bool:
-    if not domain or "@" not in sender:
+def is_internal(sender: str, domains: tuple[str, ...]) -> bool:
+    """The sender writes from one of the company's own domains (or a subdomain of one)."""
+    if "@" not in sender:
         return False
     host = sender.rsplit("@", 1)[1].lower()
-    return host == domain.lower() or host.endswith("." + domain.lower())
+    return any(d and (host == d.lower() or host.endswith("." + d.lower())) for d in domains)
+
+
+# Lines of the new text that are courtesy, not content: greetings, thanks, a name.
+_COURTESY = re.compile(r"^\W*(hi|hello|dear|good (morning|afternoon)|bonjour|madame|monsieur|hallo|guten tag|"
+                       r"sehr geehrte|hola|buenos d[ií]as|estimad[oa]s?|thanks?|thank you|merci|danke|gracias|"
+                       r"regards|cordialement|gr[üu](ß|ss)e|saludos|please|bitte|svp|por favor)\b", re.I)
+
+
+def _lines_only(prose: str, lines: list[LineMention]) -> bool:
+    """The new text is essentially the item list: at most one line of other words beside it."""
+    item_text = {m.text.strip() for m in lines}
+    other = [ln for ln in prose.split("\n") if ln.strip() and ln.strip() not in item_text
+             and not any(ln.strip() in t or t in ln.strip() for t in item_text)
+             and not _COURTESY.match(ln) and len(ln.split()) > 2]
+    return len(other) <= 1
+
+
+def _has_calendar(message: Message) -> bool:
+    return any(part.get_content_type() == "text/calendar" or (part.get_filename() or "").lower().endswith(".ics")
+               for part in message.parsed.walk())
 
 
 def _strip_subject_prefixes(subject: str) -> str:

@@ -12,6 +12,7 @@ import re
 
 from orderd.extract.lines import split_cells, table_rows, text_mentions
 from orderd.extract.nlp import CatalogIndex
+from orderd.extract.numbers import normalize_typography
 from orderd.records import Attachment, LineMention
 
 MAX_ROWS = 500
@@ -36,10 +37,10 @@ def kind_of(att: Attachment) -> str | None:
 def _decode(data: bytes) -> str:
     for enc in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            return data.decode(enc)
+            return normalize_typography(data.decode(enc))
         except UnicodeDecodeError:
             continue
-    return data.decode("utf-8", errors="replace")
+    return normalize_typography(data.decode("utf-8", errors="replace"))
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -79,7 +80,9 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    if isinstance(value, float):
+        return repr(value)  # a spreadsheet number is exact: never re-read it by the text's locale
+    return normalize_typography(str(value)).strip()
 
 
 def pdf_text(data: bytes) -> str:
@@ -93,7 +96,7 @@ def pdf_text(data: bytes) -> str:
         except Exception:
             pages.append(page.extract_text() or "")
     # layout mode keeps columns apart with runs of spaces; tidy very wide gaps
-    return "\n".join(re.sub(r"[ ]{3,}", "   ", p) for p in pages)
+    return normalize_typography("\n".join(re.sub(r"[ ]{3,}", "   ", p) for p in pages))
 
 
 def attachment_text(att: Attachment) -> str:

@@ -19,6 +19,14 @@ CUES = re.compile(
 # Lines that carry other dates: these never give the delivery date unless a cue says so.
 _OTHER_DATE = re.compile(r"\b(order date|date of order|invoice|datum der bestellung|bestelldatum|"
                          r"date de commande|fecha de pedido|sent|gesendet|envoy[ée]|enviado)\b", re.I)
+# Lines about when someone is away or closed: their dates are no delivery date.
+_CLOSED = re.compile(r"\b(closed|closure|shut ?down|holidays?|vacation|out of (?:the )?office|ferm[ée]e?s?|"
+                     r"fermeture|cong[ée]s|vacances|geschlossen|betriebsferien|betriebsurlaub|urlaub|"
+                     r"cerrad[oa]s?|cierre|vacaciones|festivo)\b", re.I)
+# A date a person names without a day: no clerk would enter one for it without asking.
+_VAGUE = re.compile(r"\b(mid[- ]\w+|early \w+|late \w+|before christmas|after christmas|before the holidays|"
+                    r"mi-\w+|d[ée]but \w+|avant no[eë]l|mitte \w+|anfang \w+|vor weihnachten|"
+                    r"a mediados de|principios de|antes de navidad)\b", re.I)
 
 MONTHS: dict[str, int] = {}
 for _i, _names in enumerate([
@@ -77,6 +85,8 @@ _END_WEEK = re.compile(r"\b(?:end of (?:the |this )?(next )?week|fin (?:de )?(?:
 # "antes del día 15", "by the 15th", "le 15", "bis zum 15.": the next such day of a month
 _DAY_OF_MONTH = re.compile(r"\b(?:d[ií]a|the|le|zum|am)\s+(\d{1,2})(?:st|nd|rd|th|er|\.)?(?![\d./-])"
                            r"(?!\s*(?:of\s+|de\s+)?[a-z]{3,}\b(?<!\bde))")
+_END_OF_MONTH_NAMED = re.compile(rf"\b(?:end of|by the end of|fin(?: de| d'| du mois de)?|ende|"
+                                 rf"finales de|final de|a finales de)\s+({_MONTH_ALT})\b(?:\s+(\d{{4}}))?", re.I)
 _CW = re.compile(r"\b(?:kw|cw|week|semaine|woche|semana|wk)\.?\s*(\d{1,2})(?:\s*/\s*(\d{2,4}))?\b", re.I)
 
 _DMY_LANGS = {"fr", "de", "es", "it", "pt", "nl"}
@@ -118,7 +128,13 @@ def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
             return _safe(y, a, b), False
         dmy = lang in _DMY_LANGS or "." in m.group(0) or lang != "en"
         d = _safe(y, b, a) if dmy else _safe(y, a, b)
-        return d, a != b and lang == "en" and "." not in m.group(0)
+        guessed = a != b and lang == "en" and "." not in m.group(0)
+        if guessed:
+            # "11/12/2026 (11 December)": the words next to it settle which reading is meant
+            spelled, _ = parse_date_in(f[: m.start()] + " " * len(m.group(0)) + f[m.end():], lang, base)
+            if spelled is not None and spelled in (_safe(y, b, a), _safe(y, a, b)):
+                return spelled, False
+        return d, guessed
     m = _DAY_MONTH.search(f)
     if m:
         d = _safe(_year(m.group(3), base), MONTHS[m.group(2)], int(m.group(1)))
@@ -135,6 +151,24 @@ def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
 
 
 def _relative(f: str, base: date) -> date | None:
+    m = _CW.search(f)
+    if m and 1 <= int(m.group(1)) <= 53:
+        # "KW 51", "semaine 51 (vendredi)", "Friday of week 51": that week, on the day named if one is
+        year = _year(m.group(2), base)
+        wd = _WEEKDAY.search(f)
+        try:
+            monday = date.fromisocalendar(year, int(m.group(1)), 1)
+        except ValueError:
+            return None
+        if monday < base - timedelta(days=7) and not m.group(2):
+            monday = date.fromisocalendar(year + 1, int(m.group(1)), 1)
+        return monday + timedelta(days=WEEKDAYS[wd.group(2)] if wd else 0)
+    m = _END_OF_MONTH_NAMED.search(f)
+    if m:
+        month = MONTHS[m.group(1)]
+        year = _year(m.group(2), base) if m.group(2) else base.year + (month < base.month)
+        nxt = date(year + (month == 12), month % 12 + 1, 1)
+        return nxt - timedelta(days=1)
     m = _IN_N.search(f)
     if m:
         n = parse_number(m.group(1), "en") or parse_number(m.group(1), "fr") or parse_number(m.group(1), "de") \
@@ -180,23 +214,20 @@ def _relative(f: str, base: date) -> date | None:
             when = _safe(base.year + month // 12, month % 12 + 1, day)
             if when is not None and when >= base:
                 return when
-    m = _CW.search(f)
-    if m and 1 <= int(m.group(1)) <= 53:
-        year = _year(m.group(2), base)
-        try:
-            return date.fromisocalendar(year, int(m.group(1)), 1)
-        except ValueError:
-            return None
     return None
 
 
-def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[date | None, list[str]]:
-    """The requested delivery date and findings about it (ambiguous order, in the past)."""
+def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[date | None, str | None]:
+    """The requested delivery date, and why it cannot be taken as read (None when it can): a
+    day/month order nobody settles, a date with no day ("mid-December"), or different dates on
+    different lines. Past dates and the horizon are the gate's to judge."""
     today = (base or datetime.now()).date()
-    findings: list[str] = []
+    found_at: list[tuple[date, str]] = []
+    # "5 x A by 10 December; 3 x B by 20 January": each clause may name its own date
+    lines = [clause for line in lines for clause in re.split(r";\s+|(?<=[a-z])\.\s+(?=[A-Z])", line)]
     for line in lines:
         cue = CUES.search(line)
-        if not cue:
+        if not cue or _CLOSED.search(line):
             continue
         if _OTHER_DATE.search(line) and not re.search(r"deliver|livr|liefer|entreg|ship", line, re.I):
             continue
@@ -204,16 +235,19 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
         found, guessed = parse_date_in(tail, lang, today)
         if found is None:
             found, guessed = parse_date_in(line, lang, today)
+        if found is None and _VAGUE.search(fold(tail)):
+            return None, f"delivery date '{line.strip()}' names no day"
         if found is None:
             found = _dateparser_fallback(tail, lang, today)
         if found is None:
             continue
         if guessed:
-            findings.append(f"delivery date '{line.strip()}' could be read day-first or month-first")
-        if found < today:
-            findings.append(f"requested delivery date {found.isoformat()} is in the past")
-        return found, findings
-    return None, findings
+            return None, f"delivery date '{line.strip()}' could be read day-first or month-first"
+        if found_at and found != found_at[0][0]:
+            return None, (f"different delivery dates: {found_at[0][0].isoformat()} ('{found_at[0][1]}') and "
+                          f"{found.isoformat()} ('{line.strip()}')")
+        found_at.append((found, line.strip()))
+    return (found_at[0][0], None) if found_at else (None, None)
 
 
 # Words that say a phrase is a date the rules above may not know ("mid-April", "le 3 du mois prochain")

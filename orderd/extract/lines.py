@@ -227,7 +227,9 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
     folded = fold(text)
     spans = [(m.start(1), m.end(1), m.group(1)) for m in NUMBER_RE.finditer(text)]
     word_re = NUMBER_WORD_RE.get(lang, NUMBER_WORD_RE["en"])
-    spans += [(m.start(), m.end(), m.group(0)) for m in word_re.finditer(folded)]
+    for m in word_re.finditer(folded):
+        lead = len(m.group(0)) - len(m.group(0).lstrip("- "))  # a list dash is not part of the word
+        spans.append((m.start() + lead, m.end(), m.group(0)[lead:]))
     blocked = blocked + _dates_spans(text)
     out: list[Candidate] = []
     for start, end, token in spans:
@@ -307,12 +309,24 @@ def anchors_in(line: str, index: CatalogIndex, lang: str) -> list[Anchor]:
     return sorted(codes + names, key=lambda a: a.start)
 
 
-def group_items(anchors: list[Anchor]) -> list[list[Anchor]]:
+def group_items(anchors: list[Anchor], line: str) -> list[list[Anchor]]:
     """A row "DC-1001 Aluminium gearbox housing 5" names one item twice: a line with one code and
     names is one item; otherwise every anchor is its own item."""
     codes = [a for a in anchors if a.kind == "code"]
     if len(codes) == 1:
-        return [anchors]
+        # the code and the names of that same product are one item; another product's name is another
+        # the code and the names of that same product are one item, and so is a name written right
+        # beside the code (a description, checked against it later); another product's name further
+        # along the line ("… (DC-1013) et 2 supports d'antenne") is another item
+        code = codes[0]
+
+        def beside(a: Anchor) -> bool:
+            lo, hi = (a.end, code.start) if a.end <= code.start else (code.end, a.start)
+            return hi - lo <= 3 and not re.search(r"[,;]", line[lo:hi])
+
+        same = [a for a in anchors if a.kind == "code" or a.code in (None, code.code) or beside(a)]
+        others = [[a] for a in anchors if a not in same]
+        return sorted([same, *others], key=lambda item: item[0].start)
     if len(codes) > 1:
         return [[a] for a in codes]
     return [[a] for a in anchors]
@@ -395,6 +409,8 @@ _GENERIC_AFTER = re.compile(
 _NOT_PRODUCT = re.compile(
     r"^(days?|weeks?|months?|years?|jours?|semaines?|mois|tage?n?|wochen?|monate?n?|d[ií]as?|semanas?|meses|"
     r"times?|fois|mal|veces|hours?|heures?|stunden?|horas?|per|each|pallets?|of them|of these|more|"
+    r"boxes|box|cartons?|cases?|bags?|packs?|packages?|kartons?|kisten?|cajas?|bolsas?|paquets?|paquetes?|"
+    r"bo[iî]tes?|sacs?|colis|ve|gebinde|"
     r"the same|le même|la même|dasselbe|lo mismo|%|percent)\b",
     re.I,
 )
@@ -407,17 +423,18 @@ def _clean_product_text(text: str) -> str:
 
 
 def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
-                  order_intent: bool) -> tuple[list[LineMention], bool]:
-    """Mentions in one line of text; the flag says the line asked a question about products."""
+                  order_intent: bool, keep_questions: bool = False) -> tuple[list[LineMention], bool]:
+    """Mentions in one line of text; the flag says the line asked a question about products.
+    keep_questions: read items in questions too (a request for quotation asks about its lines)."""
     anchors = anchors_in(line, index, lang)
     stripped = line.strip()
     question = (stripped.endswith("?") or bool(_QUESTION_START.match(stripped) and "?" in stripped)) \
-        and not is_request(stripped)
+        and not is_request(stripped) and not keep_questions
     if not anchors:
         return ([] if question else _generic_mentions(line, lang, source, index)), question
     if question:
         return [], True
-    items = group_items(anchors)
+    items = group_items(anchors, line)
     mentions = []
     regions = _regions(line, items)
     # "… 250 grips, and 3 x titanium flanges": unknown items beside known ones still count, and
@@ -550,7 +567,8 @@ def _best_prefix(line: str, words: list[tuple[int, int]], index: CatalogIndex) -
 
 
 _PACK = re.compile(r"(?<![\w.,])(\d{1,4})\s+(?:cartons?|boxes|box|packs?|packages?|cases?|kartons?|kisten?|"
-                   r"packungen?|schachteln?|bo[iî]tes?|paquets?|colis|cajas?|paquetes?|cartones?|bultos?)\s+"
+                   r"packungen?|schachteln?|bo[iî]tes?|paquets?|colis|cajas?|paquetes?|cartones?|bultos?|ve|"
+                   r"gebinde|bags?|sacs?|sachets?|beutel|bolsas?|bundles?|lots?)\s+"
                    r"(?:of|de|à|a|zu|mit|con|with)\s+(\d{1,5})(?![\d.,])(?:\s*(?:pcs|pieces|units|st[üu]ck|stk|"
                    r"pi[èe]ces|unidades|uds|unités)\b\.?)?", re.I)
 
@@ -618,7 +636,7 @@ def sentences(line: str) -> list[str]:
 
 
 def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body",
-                  order_intent: bool = True) -> tuple[list[LineMention], bool]:
+                  order_intent: bool = True, keep_questions: bool = False) -> tuple[list[LineMention], bool]:
     """All order lines in a cleaned text: tables first, then line by line; pairs "Product: X" with a
     following or preceding "Quantity: N" when the product's own line has no quantity."""
     lines = count_packs(text).split("\n")
@@ -644,7 +662,8 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
             continue
         found, question = [], False
         for sentence in sentences(line):
-            got, asked_here = line_mentions(sentence, index, lang, source, order_intent or bool(pending_qty))
+            got, asked_here = line_mentions(sentence, index, lang, source, order_intent or bool(pending_qty),
+                                            keep_questions)
             found += got
             question = question or asked_here
         if not found:

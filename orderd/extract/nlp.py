@@ -148,23 +148,38 @@ def _split_compound(word: str, depth: int) -> str | None:
 _CATALOG_WORDS: set[str] = {"motor", "laptop", "camera", "antenna", "valve", "pump", "door", "tool"}
 
 
+# "… en aluminium", "… aus Zink", "… de latón": the material as the other languages put it, last.
+_TRAILING_MATERIAL = re.compile(r"\s+(?:en|aus|de|in|of)\s+(?:\w+\s+)?(?:" + "|".join(sorted(MATERIALS)) +
+                                r"|laiton|messing|laton|zink|magnesio|aluminio|acier|stahl|acero)\b.*$")
+
+
 def name_variants(product: Product) -> set[str]:
-    """How a customer may write this product's name (folded): with or without the material,
-    plural head noun, hyphens as spaces or dropped, aluminum for aluminium."""
-    base = fold(product.name)
-    forms = {base, base.replace("-", " "), base.replace("-", ""), base.replace("aluminium", "aluminum"),
-             base.replace("aluminium", "alu")}
+    """How a customer may write this product's name (folded), in English and in each language Odoo has
+    it in: with or without the material, plural head noun, hyphens as spaces or dropped, aluminum for
+    aluminium."""
     out: set[str] = set()
-    for form in forms:
-        words = form.split()
-        cores = [words]
-        if len(words) >= 3 and words[0] in MATERIALS:
-            cores.append(words[1:])
-        for core in cores:
-            out.add(" ".join(core))
-            last = core[-1]
-            for plural in (last + "s", last + "es", last[:-1] + "ies" if last.endswith("y") else last + "s"):
-                out.add(" ".join([*core[:-1], plural]))
+    for name in (product.name, *(translated for _, translated in product.names)):
+        base = fold(name)
+        forms = {base, base.replace("-", " "), base.replace("-", ""), base.replace("aluminium", "aluminum"),
+                 base.replace("aluminium", "alu")}
+        for form in forms:
+            words = form.split()
+            cores = [words]
+            if len(words) >= 3 and words[0] in MATERIALS:
+                cores.append(words[1:])
+            bare = _TRAILING_MATERIAL.sub("", form)
+            if bare != form and len(bare.split()) >= 1 and len(bare) >= 6:
+                cores.append(bare.split())
+            for core in cores:
+                out.add(" ".join(core))
+                first, last = core[0], core[-1]
+                # English and German inflect the last word; French and Spanish the first
+                for plural in (last + "s", last + "es", last + "n", last + "en",
+                               last[:-1] + "ies" if last.endswith("y") else last + "s"):
+                    out.add(" ".join([*core[:-1], plural]))
+                if len(core) > 1:
+                    for plural in (first + "s", first + "es", first + "x"):
+                        out.add(" ".join([plural, *core[1:]]))
     return out
 
 
@@ -350,7 +365,8 @@ def _build(catalog: Catalog) -> CatalogIndex:
         code_by_digits={d: codes[0] for d, codes in digits.items() if len(codes) == 1 and len(d) >= 3},
         prefix_re=prefix_re,
         barcodes={p.barcode: p.default_code for p in catalog.products if p.barcode},
-        names={normalize_name(p.name): p.default_code for p in catalog.products},
+        names={normalize_name(name): p.default_code for p in catalog.products
+               for name in (p.name, *(translated for _, translated in p.names))},
     )
 
 
@@ -408,5 +424,7 @@ def rank_names(text: str, index: CatalogIndex) -> list[tuple[float, str]]:
     mention = normalize_name(text)
     if not re.search(r"[a-z]{3,}", mention):
         return []
-    return sorted(((name_score(mention, name), code) for name, code in index.names.items()),
-                  key=lambda sc: -sc[0])
+    best: dict[str, float] = {}
+    for name, code in index.names.items():  # a product's best name in any language speaks for it
+        best[code] = max(best.get(code, 0.0), name_score(mention, name))
+    return sorted(((score, code) for code, score in best.items()), key=lambda sc: -sc[0])

@@ -179,14 +179,30 @@ UNIT_BEFORE_RE = re.compile(r"(?:x|×|qty|quantity|qté|quantité|menge|anzahl|c
                             re.I)
 
 
+# Languages that write a decimal comma ("150,00") and group thousands with a dot or a space.
+DECIMAL_COMMA = frozenset(("fr", "de", "es", "it", "pt", "nl"))
+
+
 def parse_number(token: str, lang: str = "en") -> float | None:
-    """'1.000' → 1000 (a thousand pieces is likelier than one with three decimals), '2,5' → 2.5."""
-    token = token.strip()
-    if re.fullmatch(r"\d{1,3}(?:[.,' \u202f]\d{3})+", token):
-        seps = set(re.findall(r"[.,' \u202f]", token))
-        if len(seps) == 1:
-            return float(re.sub(r"[.,' \u202f]", "", token))
-        return None
+    """A number as the language writes it: "1,500" is 1500 in English and 1.5 in German; "1.500" the
+    reverse; "500,000" from a German ERP is 500 (three decimals). A reading with decimals is not a whole
+    quantity, which the gate turns into a question rather than a guess. Repeated separators and
+    spaces or apostrophes always group thousands; with both a dot and a comma the last one is decimal."""
+    token = token.strip().replace("\u202f", " ").replace("\xa0", " ")
+    if re.fullmatch(r"\d{1,3}(?:[' ]\d{3})+(?:[.,]\d+)?", token):
+        parts = re.split(r"[.,](?=\d+$)", token)
+        value = float(re.sub(r"[' ]", "", parts[0]))
+        return value + (float("0." + parts[1]) if len(parts) > 1 else 0.0)
+    m = re.fullmatch(r"(\d{1,3}(?:([.,])\d{3})+)(?:([.,])(\d+))?", token)
+    if m and (m.group(3) is None or m.group(3) != m.group(2)):
+        grouped, sep, dec_sep, frac = m.group(1), m.group(2), m.group(3), m.group(4)
+        if dec_sep is None and grouped.count(sep) == 1:
+            # one separator and three digits: the language says whether it groups or is decimal
+            decimal = "," if lang in DECIMAL_COMMA else "."
+            if sep == decimal:
+                return float(grouped.replace(sep, "."))
+        value = float(grouped.replace(sep, ""))
+        return value + (float("0." + frac) if frac else 0.0)
     m = re.fullmatch(r"(\d+)(?:[.,](\d+))?", token)
     if not m:
         value = word_value(token, lang)
@@ -194,6 +210,21 @@ def parse_number(token: str, lang: str = "en") -> float | None:
     if m.group(2) is None:
         return float(m.group(1))
     return float(f"{m.group(1)}.{m.group(2)}")
+
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), "-")
+_SPACES = dict.fromkeys(map(ord, "\xa0\u2007\u2009\u200a\u202f\u3000"), " ")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def normalize_typography(text: str) -> str:
+    """Typography that hides numbers and codes from the rules: full-width digits and letters, typographic
+    dashes (DC–1004), non-breaking and narrow spaces (1 500), soft hyphens and zero-width characters.
+    Vulgar fractions (½) are left alone: they are sizes, not quantities."""
+    text = text.translate(_DASHES).translate(_SPACES).translate(_INVISIBLE)
+    if any("\uff01" <= c <= "\uff5e" for c in text):
+        text = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in text)
+    return text
 
 
 def normalize_unit(word: str | None) -> str | None:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from email.utils import getaddresses
 
+from orderd.extract.numbers import normalize_typography
+
 # "On Tue, 3 Mar 2026, Ann <a@b> wrote:" and its sisters; may wrap over two lines in plain text.
 _ATTRIBUTION = re.compile(
     r"^\s*(on\b.{0,200}\bwrote\s*:|le\b.{0,200}\ba\s+[ée]crit\s*:|am\b.{0,200}\bschrieb\b.{0,200}:"
@@ -137,5 +139,5 @@ def _looks_like_order_text(line: str) -> bool:
 
 
 def clean_body(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\u200b", "")
+    text = normalize_typography(text.replace("\r\n", "\n").replace("\r", "\n"))
     return strip_signature(strip_quoted(text))

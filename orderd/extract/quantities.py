@@ -1,0 +1,83 @@
+"""What surrounds a quantity that was read: whether it can be taken as written.
+
+A range ("10-12"), an approximation ("about 100"), a product of numbers ("10 x 2"), or a count of
+packs whose size is not stated ("3 cartons") is not one quantity; each becomes a named doubt that the
+gate turns into a question, never a guess. A price written on the line is kept for the gate to compare
+with Odoo's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from orderd.extract.numbers import NUMBER_RE, parse_number
+from orderd.records import LineMention
+
+# Pack words → the packaging name the catalog uses for them (Odoo product.packaging names).
+PACK_WORDS = {
+    "box": "box", "boxes": "box", "boite": "box", "boites": "box", "boîte": "box", "boîtes": "box",
+    "schachtel": "box", "schachteln": "box", "caja": "box", "cajas": "box",
+    "carton": "carton", "cartons": "carton", "karton": "carton", "kartons": "carton", "cartón": "carton",
+    "cartones": "carton", "colis": "carton",
+    "bag": "bag", "bags": "bag", "sac": "bag", "sacs": "bag", "sachet": "bag", "sachets": "bag",
+    "beutel": "bag", "bolsa": "bag", "bolsas": "bag",
+    "case": "case", "cases": "case", "kiste": "case", "kisten": "case", "caisse": "case", "caisses": "case",
+    "pack": "pack", "packs": "pack", "package": "pack", "packages": "pack", "paquet": "pack", "paquets": "pack",
+    "packung": "pack", "packungen": "pack", "paquete": "pack", "paquetes": "pack", "ve": "pack", "gebinde": "pack",
+    "pallet": "pallet", "pallets": "pallet", "palette": "pallet", "paletten": "pallet", "palettes": "pallet",
+    "palet": "pallet", "palets": "pallet", "bundle": "pack", "bundles": "pack", "lot": "pack", "lots": "pack",
+}
+_PACK_AFTER = re.compile(r"^\s*(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
+                         + r")\b\.?", re.I)
+_RANGE = re.compile(
+    r"(?<![\w.,/-])(\d{1,6})\s*(?:-|to|à|a|bis|until)\s*(\d{1,6})(?![\w.,/-])|"
+    r"\b(?:between|entre|zwischen)\s+(\d{1,6})\s+(?:and|et|und|y)\s+(\d{1,6})\b|"
+    r"(?<![\w.,/-])(\d{1,6})\s+(?:or|ou|oder|o)\s+(\d{1,6})(?![\w.,/-])",
+    re.I,
+)
+_VAGUE_BEFORE = re.compile(
+    r"(?:\babout|\baround|\broughly|\bapprox\.?|\bapproximately|\bcirca|\bca\.|\bc\.|~|±|\bsome|\benviron|"
+    r"\bà peu près|\ba peu pres|\bapproximativement|\bautour de|\bquelque|\betwa|\bungef[äa]hr|\brund|\bzirka|"
+    r"\bcirka|\bunos|\bunas|\baproximadamente|\balrededor de|\bm[aá]s o menos|\bat least|\bau moins|"
+    r"\bmindestens|\bal menos|\bup to|\bjusqu'[àa]|\bbis zu|\bhasta)\s*$",
+    re.I,
+)
+_VAGUE_AFTER = re.compile(r"^\s*(?:\w+\s+){0,3}?(?:or so|or more|give or take|more or less|ou plus|environ|"
+                          r"oder mehr|o m[aá]s|max(?:imum)?\.?)\b", re.I)
+_MULTIPLIED = re.compile(r"(?<![\w.,-])(\d{1,5})\s*[x×*]\s*(\d{1,5})(?![\w.,])(?!\s*(?:mm|cm|m|in|\"|'))", re.I)
+_PRICE = re.compile(
+    r"(?:(?:€|eur|euro|\$|usd|chf|£|gbp)\s*(\d{1,6}(?:[.,]\d{3})*(?:[.,]\d{1,2})?)|"
+    r"(\d{1,6}(?:[.,]\d{3})*(?:[.,]\d{1,2})?)\s*(?:€|eur\b|euros?\b|\$|usd\b|chf\b|£|gbp\b))",
+    re.I,
+)
+
+
+def _qty_spans(text: str, qty: float, lang: str) -> list[tuple[int, int]]:
+    return [(m.start(1), m.end(1)) for m in NUMBER_RE.finditer(text) if parse_number(m.group(1), lang) == qty]
+
+
+def read_quantity_context(mention: LineMention, lang: str) -> None:
+    """Set the mention's doubt, pack unit and stated price from the line it came from (in place)."""
+    text = mention.text
+    if mention.qty is not None:
+        spans = _qty_spans(text, mention.qty, lang)
+        for start, end in spans:
+            before, after = text[:start], text[end:]
+            pack = _PACK_AFTER.match(after)
+            if pack and mention.doubt is None:
+                mention.uom = f"pack:{PACK_WORDS[pack.group(1).lower()]}"
+            if _VAGUE_BEFORE.search(before[-22:]) or _VAGUE_AFTER.match(after):
+                mention.doubt = "vague"
+
+        for m in _MULTIPLIED.finditer(text):
+            a, b = float(m.group(1)), float(m.group(2))
+            if mention.qty in (a, b, a * b) and min(a, b) > 1:
+                mention.doubt = "multiplied"
+    for m in _RANGE.finditer(text):
+        low, high = (float(g) for g in m.groups() if g is not None)
+        if low < high and (mention.qty is None or mention.qty in (low, high)):
+            mention.doubt = "range"
+    prices = [parse_number(p1 or p2, lang) for p1, p2 in _PRICE.findall(text)]
+    prices = [p for p in prices if p]
+    if prices:
+        mention.unit_price = prices[0]

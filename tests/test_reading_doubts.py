@@ -1,0 +1,125 @@
+"""What the engine must not take as written: intent, quantities, dates, prices and the sender, read from
+whole mails (the examples are new ones, not the corpus's)."""
+
+from __future__ import annotations
+
+from datetime import date
+from email.message import EmailMessage
+
+import pytest
+
+from orderd.catalog import Catalog
+from orderd.extract.numbers import normalize_typography, parse_number
+from orderd.extract.trust import lookalike_of
+from orderd.records import Message
+from orderd.report import dry_run_verdict
+from orderd.understand import Reading, understand
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.from_file("fixtures/catalog.json")
+
+
+def mail(body: str, subject: str = "Order", sender: str = "purchasing@northwind-tools.co.uk",
+         date_header: str = "Mon, 23 Nov 2026 09:00:00 +0000") -> Message:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Date"] = sender, "orders@mycompany.test", subject, date_header
+    msg["Message-ID"] = f"<{abs(hash(body))}@test>"
+    msg.set_content(body)
+    return Message.from_bytes(msg.as_bytes())
+
+
+def verdict_of(message: Message, catalog: Catalog) -> tuple[str, list[str], object]:
+    understood = understand(message, catalog, Reading())
+    verdict = dry_run_verdict(understood, catalog, Reading(), today=date(2026, 11, 23))
+    return verdict.decision, [getattr(r, "code", "") for r in verdict.reasons], understood
+
+
+@pytest.mark.parametrize(("body", "subject", "decision", "code"), [
+    ("Please cancel our order S00042 (5 x DC-1001).", "Cancellation", "needs_review", "existing_order"),
+    ("Bitte stornieren Sie unsere Bestellung vom 12.11. (10 Stk DC-1004).", "Storno", "needs_review",
+     "existing_order"),
+    ("Could you send us a quote for 200 x DC-1007 and 50 x DC-1010?", "RFQ", "needs_review", "intent_rfq"),
+    ("Nous souhaiterions un devis pour 40 DC-1005.", "Demande", "needs_review", "intent_rfq"),
+    ("Hi, on invoice 2026-311 you charged 12 x DC-1002 but we received 10. Can you check?", "Invoice",
+     "not_order", "not_order_question"),
+    ("Thanks, received your order confirmation for 5 x DC-1001.", "Re: your order", "not_order",
+     "not_order_notification"),
+])
+def test_intent_before_lines(catalog: Catalog, body: str, subject: str, decision: str, code: str) -> None:
+    got, codes, _ = verdict_of(mail(body, subject), catalog)
+    assert got == decision and code in codes
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ("Please deliver 10-12 x DC-1004.", "qty_range"),
+    ("Bitte liefern Sie ca. 100 Stk DC-1009.", "qty_vague"),
+    ("Please send 3 cartons of DC-1004.", "pack_unknown"),
+    ("Please send 10 x 2 DC-1010.", "qty_multiplied"),
+    ("Please send 5 x DC-1004 at EUR 28.00 each.", "price_differs"),
+])
+def test_quantities_that_are_not_one_number(catalog: Catalog, body: str, code: str) -> None:
+    got, codes, _ = verdict_of(mail(body), catalog)
+    assert got == "needs_review" and code in codes
+
+
+def test_known_pack_sizes_are_converted(catalog: Catalog) -> None:
+    got, codes, understood = verdict_of(mail("Please send 2 boxes of DC-1002 and 3 cartons of DC-1009."), catalog)
+    assert sorted((ln.product.default_code, ln.mention.qty) for ln in understood.lines) == \
+        [("DC-1002", 50.0), ("DC-1009", 150.0)]
+    assert got == "order", codes
+
+
+@pytest.mark.parametrize(("body", "lang_sender", "qty"), [
+    ("Bitte liefern Sie 1.500 Stk DC-1009.", "j.weber@hartmann-pumpen.de", 1500.0),
+    ("Please send 1,500 pcs DC-1018 ... no, 150 pcs DC-1018 would do.", "purchasing@northwind-tools.co.uk", 150.0),
+    ("Merci de livrer 1\u202f000 pièces DC-1002.", "customer1@example.com", None),  # 1000 > 500 on hand
+])
+def test_locale_numbers(catalog: Catalog, body: str, lang_sender: str, qty: float | None) -> None:
+    _, _, understood = verdict_of(mail(body, sender=lang_sender), catalog)
+    if qty is not None:
+        assert understood.lines[-1].mention.qty == qty
+
+
+def test_number_readings_follow_the_language() -> None:
+    assert parse_number("500,000", "de") == 500.0  # a German ERP's three decimals
+    assert parse_number("1,500", "en") == 1500.0 and parse_number("1,500", "de") == 1.5
+    assert parse_number("1.500,00", "de") == 1500.0
+    assert normalize_typography("DC\u20131004 x \uff15\uff10") == "DC-1004 x 50"
+
+
+@pytest.mark.parametrize(("body", "when", "code"), [
+    ("Please deliver 5 x DC-1001 in KW 51, Friday.", date(2026, 12, 18), None),
+    ("Please deliver 5 x DC-1001 by end of December.", date(2026, 12, 31), None),
+    ("Please deliver 5 x DC-1001 on 11/12/2026 (11 December).", date(2026, 12, 11), None),
+    ("Please deliver 5 x DC-1001 on 11/12/2026.", None, "date_unclear"),
+    ("Please deliver 5 x DC-1001 on 2025-12-01.", date(2025, 12, 1), "date_past"),
+    ("Please deliver 5 x DC-1001 by 10 December; 3 x DC-1004 by 20 January.", None, "date_unclear"),
+])
+def test_delivery_dates(catalog: Catalog, body: str, when: date | None, code: str | None) -> None:
+    got, codes, understood = verdict_of(mail(body), catalog)
+    assert understood.extraction.commitment_date == when
+    assert (code in codes) if code else got == "order", codes
+
+
+@pytest.mark.parametrize(("domain", "imitated"), [
+    ("hartmann-pumpen.de.com", "hartmann-pumpen.de"), ("hartman-pumpen.de", "hartmann-pumpen.de"),
+    ("hartmann-pumpen.com", "hartmann-pumpen.de"), ("iberiavalves-orders.es", "iberiavalves.es"),
+    ("orion-eiectronics.com", "orion-electronics.com"), ("xn--orin-electronics-5nb.com", None),
+    ("hartmann-pumpen.de", None), ("gmail.com", None), ("brightforge-robotics.example", None),
+])
+def test_lookalike_domains(domain: str, imitated: str | None) -> None:
+    known = frozenset({"hartmann-pumpen.de", "iberiavalves.es", "orion-electronics.com", "example.com"})
+    assert lookalike_of(domain, known) == imitated
+
+
+def test_trust_doubts_go_to_review(catalog: Catalog) -> None:
+    _, codes, _ = verdict_of(mail("Bitte liefern Sie 5 Stk DC-1004.\n\nHartmann Pumpen GmbH",
+                                  sender="einkauf@hartmann-pumpen.de.com"), catalog)
+    assert "sender_lookalike" in codes
+    _, codes, _ = verdict_of(mail("Please send 5 x DC-1004.\n\nRegards\nNorthwind Tools Ltd",
+                                  sender="northwind.tools@gmail.com"), catalog)
+    assert "sender_claims_company" in codes
+    _, codes, _ = verdict_of(mail("Please send 5 x DC-1004 to our new address: 4 Dock Road, Hull."), catalog)
+    assert "new_delivery_address" in codes
