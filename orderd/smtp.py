@@ -23,6 +23,10 @@ log = structlog.get_logger("orderd.smtp")
 
 Deliver = Callable[[bytes, Envelope], Awaitable[str]]
 
+# What a sender hears when something unforeseen fails (a bug, a store failing in a way nobody planned
+# for): temporary, so its MTA keeps the message and retries, and nothing about orderd's insides.
+INTERNAL_FAULT = "451 4.3.0 temporary local problem, please try again later"
+
 
 class OrderHandler:
     """aiosmtpd handler: which recipients we accept, and what DATA answers."""
@@ -63,11 +67,22 @@ class OrderHandler:
                 peer=_peer(session),
                 helo=session.host_name or "",
             )
-            return await self.deliver(raw, record)
+            try:
+                return await self.deliver(raw, record)
+            except Exception as exc:
+                # Answered here rather than left to aiosmtpd, so the session is reset as after any DATA
+                # reply and the client can go on with its next message.
+                return await self.handle_exception(exc)
         finally:
             self.in_flight -= 1
             if self.in_flight == 0:
                 self._idle.set()
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for a fault anywhere in a session; without it the answer is a permanent
+        `500 Error: (KeyError) …`, which makes the sender drop the mail and shows our internals."""
+        log.error("session_fault", error_type=type(error).__name__, exc_info=error)
+        return INTERNAL_FAULT
 
     async def wait_idle(self) -> None:
         await self._idle.wait()

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from conftest import odoo_search_read, order_email, smtp_send
 
@@ -140,4 +141,76 @@ async def test_beyond_the_pipeline_cap_a_sender_is_told_to_retry(make_config: Ca
         assert (await first)[0] == 250
     finally:
         odoo_sim.set_faults(latency=0.0)
+        await app.stop()
+
+
+def _inject_store_fault(db_path: Path, table: str) -> sqlite3.Connection:
+    """Make the running server's own SQLite store fail on every insert into `table`, as a corrupt
+    database or a bug would: a trigger raises a constraint error, which the store does not treat as
+    "unavailable" (it is not a lock or a full disk), so it reaches the SMTP handler unforeseen."""
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute(f"CREATE TRIGGER injected_fault BEFORE INSERT ON {table}"
+               " BEGIN SELECT RAISE(ABORT, 'injected fault in the store'); END")
+    return db
+
+
+def _neutral(text: str) -> None:
+    for internal in ("Error", "injected", "Integrity", "sqlite", "trigger", "Traceback", "("):
+        assert internal not in text, text
+
+
+async def test_a_store_fault_while_journaling_is_451_and_the_sender_keeps_the_mail(
+        tmp_path: Path, make_config: Callable[..., Config], odoo_sim: RunningSim) -> None:
+    db_path = tmp_path / "faulty.sqlite3"
+    app = App(make_config(store={"url": f"sqlite:///{db_path}"}))
+    await app.start()
+    raw = order_email("1 x DC-1009", message_id="<journal-fault@example.com>")
+    second = order_email("2 x DC-1009", message_id="<journal-fault-2@example.com>")
+    try:
+        db = _inject_store_fault(db_path, "journal")
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=app.smtp_port, timeout=30)
+        await client.connect()
+        try:
+            with pytest.raises(aiosmtplib.SMTPResponseException) as failed:
+                await client.sendmail("customer2@example.com", ["orders@mycompany.test"], raw)
+            print(f"journal fault: {failed.value.code} {failed.value.message}")
+            assert (failed.value.code, failed.value.message.split()[0]) == (451, "4.3.0")
+            _neutral(failed.value.message)
+            # Nothing was journaled, so the 451 is what keeps the mail: in the sender's queue.
+            assert db.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+            assert await _orders_for(odoo_sim, "<journal-fault@example.com>") == []
+            db.execute("DROP TRIGGER injected_fault")
+            # The same session goes on: the fault ended one transaction, not the conversation.
+            _refused, text = await client.sendmail("customer2@example.com", ["orders@mycompany.test"], second)
+            assert text.startswith("2.0.0 accepted as S0"), text
+        finally:
+            await client.quit()
+        code, text = await smtp_send(app.smtp_port, raw)  # the sender's retry
+        assert code == 250, text
+        assert len(await _orders_for(odoo_sim, "<journal-fault@example.com>")) == 1
+        db.close()
+    finally:
+        await app.stop()
+
+
+async def test_a_store_fault_after_the_order_is_451_the_mail_stays_journaled_and_one_order_is_made(
+        tmp_path: Path, make_config: Callable[..., Config], odoo_sim: RunningSim) -> None:
+    db_path = tmp_path / "faulty.sqlite3"
+    app = App(make_config(store={"url": f"sqlite:///{db_path}"}))
+    await app.start()
+    raw = order_email("1 x DC-1009", message_id="<outcome-fault@example.com>")
+    try:
+        db = _inject_store_fault(db_path, "outbox")  # recording the outcome (and its reply) fails
+        code, text = await smtp_send(app.smtp_port, raw)
+        print(f"outcome fault: {code} {text}")
+        assert (code, text.split()[0]) == (451, "4.3.0"), text
+        _neutral(text)
+        state, stored = db.execute("SELECT state, raw FROM journal").fetchone()
+        assert state != "done" and bytes(stored).replace(b"\r\n", b"\n") == raw  # journaled, not done
+        db.execute("DROP TRIGGER injected_fault")
+        db.close()
+        code, text = await smtp_send(app.smtp_port, raw)  # the sender's retry resumes the order
+        assert code == 250, text
+        assert len(await _orders_for(odoo_sim, "<outcome-fault@example.com>")) == 1
+    finally:
         await app.stop()
