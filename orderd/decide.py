@@ -82,6 +82,11 @@ def line_reasons(i: int, line: OrderLine, bar: float, price_tolerance: float = 0
         reasons.append(Reason("product_uncertain",
                               f"line {i}: '{text}' is probably {code} ({line.product.name}) but not certainly"))
     price = line.mention.unit_price
+    amount = line.mention.line_amount
+    if price and amount and qty and abs(price * qty - amount) > max(0.011, 0.005 * amount):
+        # the document contradicts itself: its amount says another quantity (or price) than its line
+        reasons.append(Reason("amount_mismatch", f"line {i}: {_fmt(qty)} × {price:g} is not the amount {amount:g} "
+                                                 "the document gives"))
     ours = line.product.list_price
     line_total = ours * float(qty or 0)
     if price is not None and ours and abs(price - ours) > price_tolerance * ours and not (
@@ -153,6 +158,8 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
         reasons.append(Reason("intent_unclear", "nothing in the mail says these items are ordered"))
     for i, line in enumerate(lines, 1):
         reasons += line_reasons(i, line, policy.confidence_bar, policy.price_tolerance)
+    for where in extraction.unread:
+        reasons.append(Reason("unread_number", f"a number was not read: {where}"))
     shortages = shortages_of(lines, free_qty) if free_qty is not None else []
     if policy.on_shortage == "review":
         for s in shortages:
@@ -161,6 +168,7 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
     reasons += date_reasons(extraction, today, policy.max_delivery_horizon_days)
     if classification.authenticated is False and policy.unauthenticated == "review":
         reasons.append(Reason("sender_unauthenticated", "sender not authenticated"))
+    reasons += extraction.doubts
     reasons += extraction.trust
     if not customer_known and policy.new_customers == "review":
         reasons.append(Reason("new_customer", "a new customer: policy asks for a person to check it"))

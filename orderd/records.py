@@ -190,6 +190,7 @@ class LineMention:
     # Why the quantity cannot be taken as written: "range", "vague", "pack_unknown", "multiplied".
     doubt: str | None = None
     unit_price: float | None = None  # a unit price the customer wrote on this line
+    line_amount: float | None = None  # the line's amount in a document (quantity × unit price)
 
 
 @dataclass
@@ -211,6 +212,8 @@ class Extraction:
     ordering: bool = True  # positive evidence of ordering intent (words, or an order document)
     date_doubt: str | None = None  # why the delivery date cannot be taken as read
     trust: list[Reason] = field(default_factory=list)  # doubts about the sender (lookalike domain, new bank…)
+    unread: list[str] = field(default_factory=list)  # item lines with a number no reading explains
+    doubts: list[Reason] = field(default_factory=list)  # what reading found contradictory (body vs attachment)
 
 
 @dataclass

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from orderd.catalog import Catalog
 from orderd.extract.nlp import (
     AMBIGUOUS_GAP,
     FUZZY_CEILING,
+    MATERIALS,
     NO_MATCH_BELOW,
     CatalogIndex,
     code_key,
@@ -20,7 +22,7 @@ from orderd.extract.nlp import (
     normalize_name,
     rank_names,
 )
-from orderd.records import LineMention, OrderLine, Product
+from orderd.records import LineMention, OrderLine, Product, Reason
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,43 @@ def resolve_lines(lines: list[LineMention], catalog: Catalog,
         out.append(OrderLine(mention=mention, product=match.product, confidence=round(confidence, 3),
                              candidates=match.candidates))
     return out
+
+
+def reconcile_sources(lines: list[OrderLine]) -> tuple[list[OrderLine], list[Reason]]:
+    """The message and its attachments often carry the same order twice: the same lines are one order.
+    Where one source's lines are all in the other, the fuller one is kept; where they disagree, every
+    line is kept and the disagreement is a reason for a person (never two orders, never a silent pick)."""
+    def key(line: OrderLine) -> tuple[str | None, float | None]:
+        return (line.product.default_code if line.product else line.mention.product_text.lower(), line.mention.qty)
+
+    body = [ln for ln in lines if not ln.mention.source.startswith("attachment")]
+    attached = [ln for ln in lines if ln.mention.source.startswith("attachment")]
+    if not body or not attached:
+        return lines, []
+    by_file: dict[str, list[OrderLine]] = {}
+    for ln in attached:
+        by_file.setdefault(ln.mention.source, []).append(ln)
+    files = list(by_file.values())
+    # several files with the same lines (a PDF and its spreadsheet twin) are one document
+    document = files[0]
+    for other in files[1:]:
+        if Counter(map(key, other)) != Counter(map(key, document)):
+            document = document + [ln for ln in other if key(ln) not in set(map(key, document))]
+    body_keys, doc_keys = Counter(map(key, body)), Counter(map(key, document))
+    if body_keys == doc_keys or not (body_keys - doc_keys):
+        return document, []
+    if not (doc_keys - body_keys):
+        return body, []
+    body_only = sorted(f"{k[0]} × {_n(k[1])}" for k in body_keys - doc_keys)
+    doc_only = sorted(f"{k[0]} × {_n(k[1])}" for k in doc_keys - body_keys)
+    reason = Reason("sources_disagree", f"the message says {', '.join(body_only)} where the attachment says "
+                                        f"{', '.join(doc_only) or 'nothing'}")
+    merged = document + [ln for ln in body if key(ln) not in doc_keys]
+    return merged, [reason]
+
+
+def _n(qty: float | None) -> str:
+    return "?" if qty is None else (str(int(qty)) if float(qty).is_integer() else f"{qty:g}")
 
 
 def in_units(mention: LineMention, product: Product) -> LineMention:
@@ -132,4 +171,25 @@ def match_name(text: str, catalog: Catalog) -> Match:
         return Match(None, round(best / 100, 3), tuple(close[:4]))
     gap = best - (scored[1][0] if len(scored) > 1 else 0.0)
     confidence = min(FUZZY_CEILING, best / 100 - max(0.0, 20.0 - gap) / 100)
+    if not _names_exactly(text, code, catalog):
+        # a near name (a typo, an abbreviation, a word more or less) is the salesperson's to confirm
+        confidence = min(confidence, NEAR_NAME_CONFIDENCE)
     return Match(product, round(confidence, 3))
+
+
+# Below the default confidence bar: a name that is close but not one of the product's names.
+NEAR_NAME_CONFIDENCE = 0.8
+
+
+def _names_exactly(text: str, code: str, catalog: Catalog) -> bool:
+    """The words written are one of the product's names in some language (or that name without its
+    material, when no other product shares the rest), up to case, accents and plural."""
+    written = normalize_name(text)
+    index = index_for(catalog)
+    if index.names.get(written) == code:
+        return True
+    bare = {normalize_name(" ".join(w for w in name.split() if w not in MATERIALS)): c
+            for name, c in index.names.items()}
+    clashes = [c for name, c in index.names.items()
+               if normalize_name(" ".join(w for w in name.split() if w not in MATERIALS)) == written]
+    return bare.get(written) == code and len(set(clashes)) == 1

@@ -10,19 +10,22 @@ Stages: MIME to text (mime), forwarded originals and quoted history and signatur
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from email.message import Message as EmailPart
 from email.utils import getaddresses
 
 from orderd.catalog import Catalog
 from orderd.extract.attachments import read_attachment
-from orderd.extract.dates import delivery_date
+from orderd.extract.dates import delivery_date, parse_date_in
 from orderd.extract.intent import read_intent
 from orderd.extract.language import SUPPORTED, detect
-from orderd.extract.lines import text_mentions, unwrap
+from orderd.extract.lines import count_packs, text_mentions, unwrap
 from orderd.extract.mime import Body, read_body
 from orderd.extract.nlp import code_key, index_for
+from orderd.extract.numbers import normalize_typography
 from orderd.extract.quantities import read_quantity_context
 from orderd.extract.refs import find_reference, subject_reference
+from orderd.extract.roles import unread_numbers
 from orderd.extract.text import clean_body, split_inline_forward
 from orderd.records import Extraction, LineMention, Message
 
@@ -58,7 +61,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
             attachments += extra
             findings.append(f"forwarded by {message.sender_email}; order placed by {customer_email}")
     cleaned = clean_body(text)
-    subject = _strip_subject_prefixes(message.subject)
+    subject = normalize_typography(_strip_subject_prefixes(message.subject))
     known = catalog.customer_by_email(customer_email or message.sender_email)
     hint = known.lang.split("_")[0] if known else None
     lang = detect(f"{subject}\n{cleaned}", hint)
@@ -74,15 +77,21 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         att_lines += found
         att_texts.append(att_text)
         findings += notes
-    lines = _merge(lines, att_lines, findings)
+    lines = lines + att_lines  # the same lines in both are one order: reconciled once products are known
     if not lines and subject:
         lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
     for mention in lines:
         read_quantity_context(mention, rules_lang)
 
     base = message.date
+    row_dates = sorted({d for m in lines if (d := _date_on(m.text, rules_lang, base)) is not None})
     when, date_doubt = delivery_date([*prose.split("\n"), subject, *"\n".join(att_texts).split("\n")],
                                      rules_lang, base)
+    if len(row_dates) > 1 and not date_doubt:
+        # a date per line, and not the same one: Odoo's order has one commitment date
+        date_doubt = "different delivery dates on the lines: " + ", ".join(d.isoformat() for d in row_dates)
+    elif row_dates and when is None:
+        when = row_dates[0]
     ref = find_reference([subject, cleaned, *att_texts]) or subject_reference(subject)
     if ref and code_key(ref) in index.code_by_key:
         ref = None  # "order DC-1001" names a product, not a PO
@@ -99,7 +108,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
         asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)
         known = {(m.product_text, m.qty) for m in lines}
-        lines += [m for m in asked_lines if (m.product_text, m.qty) not in known]
+        lines += [m for m in asked_lines if m.qty is not None and (m.product_text, m.qty) not in known]
         for mention in lines:
             read_quantity_context(mention, rules_lang)
         is_question = False
@@ -114,11 +123,20 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         findings=findings,
         attachments=attachments,
         is_question=is_question,
+        unread=unread_numbers(count_packs(prose), [m for m in lines if m.source == "body"], index, rules_lang),
         intent=intent.kind,
         intent_evidence=intent.evidence,
         ordering=intent.ordering,
         date_doubt=date_doubt,
     )
+
+
+def _date_on(text: str, lang: str, base: datetime | None) -> date | None:
+    """A date written on an item line (a table's delivery date column), or None."""
+    if "|" not in text and "\t" not in text:
+        return None  # prose items carry their dates on cue lines, read by delivery_date
+    found, guessed = parse_date_in(text, lang, (base or datetime.now()).date())
+    return None if guessed else found
 
 
 def is_internal(sender: str, domains: tuple[str, ...]) -> bool:
@@ -175,24 +193,6 @@ def _from_header(part: EmailPart) -> tuple[str, str]:
         if "@" in addr:
             return name.strip(), addr.strip().lower()
     return "", ""
-
-
-def _merge(body: list[LineMention], attached: list[LineMention], findings: list[str]) -> list[LineMention]:
-    """Attachments are usually the order itself and the body a summary of it: lines repeated in both
-    count once."""
-    if not attached:
-        return body
-    if not body:
-        return attached
-    seen = {(_key(m.product_text), m.qty) for m in attached}
-    extra = [m for m in body if (_key(m.product_text), m.qty) not in seen]
-    if extra:
-        findings.append("order lines both in the message and in an attachment; all were kept")
-    return attached + extra
-
-
-def _key(text: str) -> str:
-    return code_key(text)
 
 
 def warm(catalog: Catalog) -> None:

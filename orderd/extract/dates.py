@@ -63,6 +63,7 @@ _NUM_WORD = r"\d+|one|two|three|four|five|six|eight|ten|deux|trois|quatre|cinq|s
 
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})(?![\d])")
+_SLASH_NOYEAR = re.compile(r"(?<![\d./-])(\d{1,2})/(\d{1,2})(?![\d/.-])")
 _NUMERIC_NOYEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(?!\d)")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|e|\.|º)?\s+(?:of\s+|de\s+)?({_MONTH_ALT})\.?"
                         rf"(?:,?\s+(?:de\s+)?(\d{{4}}))?\b")
@@ -143,6 +144,12 @@ def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
     if (m and m.group(1) not in ("may", "mar", "sat", "sun")) or (m and m.group(3)):
         d = _safe(_year(m.group(3), base), MONTHS[m.group(1)], int(m.group(2)))
         return _future(d, base, bool(m.group(3))), False
+    m = _SLASH_NOYEAR.search(f)
+    if m:  # "12/04": day-first outside English; in English mail both readings are real
+        a, b = int(m.group(1)), int(m.group(2))
+        day, month = (a, b) if lang != "en" or a > 12 else (b, a)
+        guessed = lang == "en" and a <= 12 and b <= 12 and a != b
+        return _future(_safe(base.year, month, day), base, False), guessed
     m = _NUMERIC_NOYEAR.search(f)
     if m:  # "15.04.": the dotted form is day-first wherever it is written
         d = _safe(base.year, int(m.group(2)), int(m.group(1)))
@@ -188,6 +195,11 @@ def _relative(f: str, base: date) -> date | None:
     if m:
         nxt = date(base.year + (base.month == 12), base.month % 12 + 1, 1)
         return nxt - timedelta(days=1)
+    m = _WEEKDAY.search(f)
+    if m and re.search(r"next week|nachste[rn]? woche|semaine prochaine|semana que viene|proxima semana", f):
+        # "Thursday next week", "jeudi de la semaine prochaine": that day of next week
+        monday = base - timedelta(days=base.weekday()) + timedelta(weeks=1)
+        return monday + timedelta(days=WEEKDAYS[m.group(2)])
     m = _NEXT_WEEK.search(f)
     if m:
         word = m.group(1)

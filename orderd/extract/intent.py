@@ -52,6 +52,12 @@ _CHANGE = _alt(
     r"ander\w*", r"abander\w*", r"erhoh\w*", r"reduzier\w*", r"anstatt", r"anstelle", r"statt",
     r"changer", r"remplac\w*", r"au lieu de", r"augment\w*", r"redui\w*", r"ajout\w* a (?:la|notre) commande",
     r"cambi\w*", r"en lugar de", r"en vez de", r"aument\w*", r"reduc\w*", r"sustitu\w*", r"anad\w* al pedido",
+    # moving a delivery, adding to the same order
+    r"bring forward", r"postpone\w*", r"push (?:back|out)", r"reschedul\w*", r"move the delivery",
+    r"vorzieh\w*", r"verschieb\w*", r"avancer", r"reporter", r"decaler", r"adelant\w*", r"pospon\w*",
+    r"aplaz\w*", r"retras\w*", r"(?:to|on) the same order", r"a la meme commande",
+    r"zur (?:selben|gleichen) bestellung",
+    r"al mismo pedido", r"(?:additional|further|more) .{0,30}(?:to|on) (?:the|this|that|our) order",
 )
 # An existing order: ours by name (S00042), or theirs referred to as already placed.
 _EXISTING = re.compile(
@@ -59,7 +65,9 @@ _EXISTING = re.compile(
     r"\border (?:no\.?|number|nr\.?|#) ?\w*\d|\bpo[\s#:.-]*\w*\d|"
     r"\b(?:notre|ma|la|cette) commande\b|\bcommande (?:n[o°]|du|numero)|"
     r"\b(?:unsere[rn]?|meine[rn]?|die|der) (?:bestellung|auftrag)|\bbestellung (?:nr|vom|nummer)|\bauftrag (?:nr|vom)|"
-    r"\b(?:nuestro|mi|el|este) pedido\b|\bpedido (?:n[o°º]|del|numero)"
+    r"\b(?:nuestro|mi|el|este) pedido\b|\bpedido (?:n[o°º]|del|numero)|"
+    r"\b(?:del|al|mismo) pedido\b|\bde (?:la|notre) commande\b|\bder bestellung\b|\bof (?:the|our|my) order\b|"
+    r"\b(?:order|commande|bestellung|auftrag|pedido)\s+[a-z]{0,4}[-/ ]?\d[\w/-]{3,}"
 )
 # A request for prices or an offer, not a commitment: "a quote for", "how much", "Preisanfrage", "devis".
 _RFQ = _alt(
@@ -98,7 +106,9 @@ _INVOICE_OR_DELIVERY_TOPIC = _alt(r"invoice\w*", r"facture\w*", r"rechnung\w*", 
 
 # Words that commit to buying, even inside a question ("could you send 12 …?") or beside a price.
 _STRONG_ORDER = _alt(
-    r"please (?:send|supply|deliver|ship|book|dispatch)", r"we order", r"purchase order", r"bestell\w*",
+    r"please (?:send|supply|deliver|ship|book|dispatch)", r"we order", r"purchase order",
+    r"(?:wir|ich) bestellen", r"bestellen (?:wir|hiermit|sie|bitte)", r"hiermit bestell\w*", r"neue bestellung",
+    r"folgende\w* (?:bestellung|artikel|positionen)", r"bestellung\s*:", r"(?:mochten|wurden) .{0,30}bestellen",
     r"liefern sie", r"commandons", r"bon de commande", r"merci de (?:nous )?(?:livrer|envoyer|expedier)",
     r"pedimos", r"orden de compra", r"envien\w*", r"place (?:an|the|this|our) order", r"go ahead",
     r"(?:could|can|would) you (?:please )?(?:send|supply|deliver|ship|dispatch)(?! (?:us |me )?(?:a |an |your |the )?"
@@ -150,6 +160,9 @@ def read_intent(new_text: str, subject: str, *, has_lines: bool, lines_only: boo
     if notification and not strong_order:
         return Intent("notification", notification)
     topic = _first(_INVOICE_OR_DELIVERY_TOPIC, both)
+    if questions and existing and not strong_order:
+        # "when will order PC-26/1187 ship?", "¿cuándo sale el resto de nuestro pedido?"
+        return Intent("question", f"{existing} … {questions[0].strip()[:60]}")
     if questions and (not (ordering and has_lines) or topic) and not strong_order:
         return Intent("question", questions[0].strip()[:80])
     if topic and not strong_order and not order_document:

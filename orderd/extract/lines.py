@@ -42,6 +42,17 @@ _DESC_HDR = re.compile(
     r"item description|artikelbezeichnung|name|product name|libelle|articulo|article description|"
     r"produkt|ware|concepto)\.?$"
 )
+_PRICE_HDR = re.compile(
+    r"^(?:unit price|price|prix|pu|p u|preis|einzelpreis|stuckpreis|e-?preis|ep|precio|unit cost|net price|"
+    r"nettopreis|prix net|precio neto|tarif)\b"
+)
+_NOT_UNIT_PRICE = re.compile(r"total|gesamt|montant|importe|amount|betrag|summe|line|ligne|linea")
+_AMOUNT_HDR = re.compile(r"^(?:amount|line total|total|montant|importe|betrag|gesamt\w*|summe|net amount|valeur|"
+                         r"valor|total line|line amount|extended|ext\.? price|total price|precio total|prix total)\b")
+_UNIT_HDR = re.compile(r"^(?:unit|uom|u/m|unite|einheit|me|unidad|ud|um|pack|packaging|conditionnement|gebinde|"
+                       r"embalaje)$")
+_PACK_IN_CELL = re.compile(r"\(?\s*(\d{1,5})\s*(?:pcs|pieces|units?|un|uds?|st[üu]ck|stk|st|pi[eè]ces|pz)\.?\s*\)?",
+                           re.I)
 _TOTAL_ROW = re.compile(r"^\s*(sub-?total|total|summe|gesamt|zwischensumme|montant|importe|suma|tva|vat"
                         r"|mwst|iva|shipping|freight|port)\b", re.I)
 
@@ -69,10 +80,15 @@ class Header:
     code: int | None
     desc: int | None
     ncells: int
+    price: int | None = None  # the unit price column
+    amount: int | None = None  # the line amount column (quantity × price)
+    price_per: float = 1.0  # "Preis pro 100 St": the price column counts this many units
+    unit: int | None = None  # the unit or packaging column ("box (20 pcs)")
 
 
 def header_of(cells: list[str]) -> Header | None:
-    qty = code = desc = None
+    qty = code = desc = price = unit = amount = None
+    price_per = 1.0
     for i, cell in enumerate(cells):
         c = re.sub(r"\s+", " ", fold(cell).strip(" :*#.")).replace(".", "") if cell else ""
         c2 = re.sub(r"\s+", " ", fold(cell).strip(" :*")) if cell else ""
@@ -82,9 +98,17 @@ def header_of(cells: list[str]) -> Header | None:
             code = i
         elif desc is None and (_DESC_HDR.match(c) or _DESC_HDR.match(c2)):
             desc = i
+        elif price is None and _PRICE_HDR.match(c2) and not _NOT_UNIT_PRICE.search(c2):
+            price = i
+            per = re.search(r"(?:per|pro|por|pour|/)\s*(\d+)", c2)
+            price_per = float(per.group(1)) if per else 1.0
+        elif unit is None and _UNIT_HDR.match(c):
+            unit = i
+        elif amount is None and _AMOUNT_HDR.match(c2):
+            amount = i
     if qty is None or (code is None and desc is None):
         return None
-    return Header(qty, code, desc, len(cells))
+    return Header(qty, code, desc, len(cells), price=price, amount=amount, price_per=price_per, unit=unit)
 
 
 def row_mention(cells: list[str], header: Header, lang: str, source: str, text: str) -> LineMention | None:
@@ -106,8 +130,25 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
         return None  # a footer line (bank details, VAT number) split into cells, not an item
     qty_cell = cells[header.qty].strip()
     qty, unit, conf = _qty_from_cell(qty_cell, lang)
+    price = _cell_number(cells, header.price, lang)
+    amount = _cell_number(cells, header.amount, lang)
+    if price is not None:
+        price /= header.price_per
+    pack = _PACK_IN_CELL.search(cells[header.unit]) if header.unit is not None and header.unit < len(cells) else None
+    if pack and qty is not None and int(pack.group(1)) > 1:
+        # "2 | box (20 pcs) | 280.00": the quantity and the price count packs of a stated size
+        size = float(pack.group(1))
+        qty, unit = qty * size, "Units"
+        price = price / size if price is not None else None
     return LineMention(text=text.strip(), product_text=product_text, qty=qty, uom=unit,
-                       confidence=conf, source=source)
+                       confidence=conf, source=source, unit_price=price, line_amount=amount)
+
+
+def _cell_number(cells: list[str], idx: int | None, lang: str) -> float | None:
+    if idx is None or idx >= len(cells):
+        return None
+    m = re.search(r"\d[\d.,' ]*", cells[idx])
+    return parse_number(m.group(0).strip(), lang) if m else None
 
 
 def _qty_from_cell(cell: str, lang: str) -> tuple[float | None, str | None, float]:
@@ -160,16 +201,17 @@ _BAD_AFTER = re.compile(
 _BAD_BEFORE = re.compile(
     rf"(?:{_CURRENCY}|@|\bat|\bà|\bzu|\bje|\bprice|\bpreis|\bprix|\bprecio|\btotal|#|\bno\.?|\bnr\.?|n°|"
     r"\bnum(?:ber|ero|éro)?\.?|\bref\.?|\bpo|\border\s*(?:no\.?|number|nr\.?|#)|\binvoice|\brechnung|\bfacture|\bfactura|\btel\.?|"
-    r"\bphone|\bfax|\bmobile|\btél\.?|\+|\bplant|\bwerk|\busine|"
+    r"\bphone|\bfax|\bmobile|\btél\.?|\bplant|\bwerk|\busine|"
     r"\bhall|\bhalle|\bgate|\btor|\bdock|\bquai|\bmuelle|\bbay|\broom|\bfloor|\bstock|\blot|\bbatch|"
     r"\bversion|\brev\.?|\bv|\bstr\.?|\bstraße|\bstrasse|\brue|\bcalle|\bavenue|\bav\.?|\bstreet|\broad|"
     r"\bbox|\bpostfach|\bbp|\bcp|\bplz|\bzip|\bsince|\bseit|\bdepuis|\bdesde|\bthe|\bcon|\bvat|\biban)"
-    r"\s*[:.]?\s*$|(?:\bkw|\bcw|\bweek|\bsemaine|\bwoche|\bsemana)\s*$",
+    r"\s*[:.]?\s*$|(?:\bkw|\bcw|\bweek|\bsemaine|\bwoche|\bsemana)\s*$|\+$",
     re.I,
 )
 # Even "5 pcs" is no quantity after these: "@ 5 pcs price", "tel. 5 …", "order no. 5 x"
 _BAD_BEFORE_STRONG = re.compile(
-    rf"(?:{_CURRENCY}|@|#|\bno\.|\bnr\.?|n°|\btel\.?|\bphone|\bfax|\+|\bprice|\bpreis|\bprix|\bprecio)\s*[:.]?\s*$",
+    rf"(?:{_CURRENCY}|@|#|\bno\.|\bnr\.?|n°|\btel\.?|\bphone|\bfax|\bprice|\bpreis|\bprix|\bprecio)\s*[:.]?\s*$"
+    r"|\+$",
     re.I,
 )
 # between two items of one line: punctuation, a new sentence (capital after the stop), a conjunction
@@ -573,9 +615,15 @@ _PACK = re.compile(r"(?<![\w.,])(\d{1,4})\s+(?:cartons?|boxes|box|packs?|package
                    r"pi[èe]ces|unidades|uds|unités)\b\.?)?", re.I)
 
 
+_DOZENS = re.compile(r"(?<![\w.,])(\d{1,4})\s+(dozens?|dutzend|douzaines?|docenas?|gross|gros)\b", re.I)
+_DOZEN_SIZE = {"dozen": 12, "dozens": 12, "dutzend": 12, "douzaine": 12, "douzaines": 12, "docena": 12,
+               "docenas": 12, "gross": 144, "gros": 144}
+
+
 def count_packs(text: str) -> str:
-    """"3 cartons of 50" → "150 pcs": quantities in the units the catalog sells, whatever shape the
-    line has (prose, list, table cell) — so every later rule reads one plain quantity."""
+    """"3 cartons of 50" → "150 pcs", "2 Dutzend" → "24": quantities in the units the catalog sells,
+    whatever shape the line has (prose, list, table cell) — so every later rule reads one plain quantity."""
+    text = _DOZENS.sub(lambda m: f"{int(m.group(1)) * _DOZEN_SIZE[m.group(2).lower()]}", text)
     return _PACK.sub(lambda m: f"{int(m.group(1)) * int(m.group(2))} pcs", text)
 
 

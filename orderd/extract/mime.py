@@ -57,6 +57,24 @@ def decode_part(part: Message) -> str:
     return payload.decode("utf-8", errors="replace")
 
 
+def unflow(text: str, delsp: bool) -> str:
+    """RFC 3676 format=flowed: a line ending in a space continues on the next (with delsp=yes, that
+    space was added and goes), so a phrase or code split by the sender's client reads whole again."""
+    out: list[str] = []
+    carry = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing
+        if line.endswith(" ") and line.strip() != "--":
+            carry += line[:-1] if delsp else line
+            continue
+        out.append(carry + line)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return "\n".join(out)
+
+
 def flag_for(filename: str, content_type: str) -> str | None:
     ext = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if ext in _FLAGGED_EXT:
@@ -108,7 +126,10 @@ def _walk(part: Message, body: Body, texts: list[tuple[str, bool]]) -> None:
         )
         return
     if ctype == "text/plain":
-        texts.append((decode_part(part), False))
+        text = decode_part(part)
+        if (part.get_param("format") or "").lower() == "flowed":
+            text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
+        texts.append((text, False))
     elif ctype == "text/html":
         texts.append((html_to_text(decode_part(part)), True))
 

@@ -177,9 +177,11 @@ def name_variants(product: Product) -> set[str]:
                 for plural in (last + "s", last + "es", last + "n", last + "en",
                                last[:-1] + "ies" if last.endswith("y") else last + "s"):
                     out.add(" ".join([*core[:-1], plural]))
-                if len(core) > 1:
-                    for plural in (first + "s", first + "es", first + "x"):
-                        out.add(" ".join([plural, *core[1:]]))
+                for plural in (first + "s", first + "es", first + "x", first + "e", first + "n", first + "en"):
+                    out.add(" ".join([plural, *core[1:]]))
+                # "dissipateurs thermiques", "cuerpos de válvula": every noun and adjective agreeing
+                out.add(" ".join(w if w in _STOP or len(w) < 3 else w + ("x" if w.endswith("eau") else "s")
+                                 for w in core))
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from orderd.extract.numbers import NUMBER_RE, parse_number
+from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, fold, parse_number
 from orderd.records import LineMention
 
 # Pack words → the packaging name the catalog uses for them (Odoo product.packaging names).
@@ -29,6 +29,16 @@ PACK_WORDS = {
 }
 _PACK_AFTER = re.compile(r"^\s*(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
                          + r")\b\.?", re.I)
+# "between two hundred and two hundred and fifty", "entre doscientos y doscientos cincuenta": a range
+# whatever the numbers are written in
+_RANGE_WORDS = re.compile(r"\b(?:between|entre|zwischen)\s+\w+(?:[\s-]+\w+){0,3}?\s+(?:and|et|und|y)\s+\w+", re.I)
+_VAGUE_PHRASE = re.compile(
+    r"\b(?:as many as (?:you (?:have|can)|possible)|whatever you (?:have|can)|same as (?:last time|usual|before)|"
+    r"the usual|double the usual|lo que pod\w+|lo mismo que|lo de siempre|el doble|autant que (?:possible|vous)|"
+    r"comme (?:la derni[eè]re fois|d'habitude)|le double|so viele (?:wie|sie)|wie (?:letztes mal|immer|[uü]blich)|"
+    r"das doppelte|wie gehabt)\b",
+    re.I,
+)
 _RANGE = re.compile(
     r"(?<![\w.,/-])(\d{1,6})\s*(?:-|to|à|a|bis|until)\s*(\d{1,6})(?![\w.,/-])|"
     r"\b(?:between|entre|zwischen)\s+(\d{1,6})\s+(?:and|et|und|y)\s+(\d{1,6})\b|"
@@ -53,7 +63,14 @@ _PRICE = re.compile(
 
 
 def _qty_spans(text: str, qty: float, lang: str) -> list[tuple[int, int]]:
-    return [(m.start(1), m.end(1)) for m in NUMBER_RE.finditer(text) if parse_number(m.group(1), lang) == qty]
+    """Where the quantity is written in the line, in digits or in words ("deux cartons")."""
+    spans = [(m.start(1), m.end(1)) for m in NUMBER_RE.finditer(text) if parse_number(m.group(1), lang) == qty]
+    folded = fold(text)
+    for m in NUMBER_WORD_RE.get(lang, NUMBER_WORD_RE["en"]).finditer(folded):
+        word = m.group(0).lstrip("- ")
+        if parse_number(word, lang) == qty:
+            spans.append((m.end() - len(word), m.end()))
+    return spans
 
 
 def read_quantity_context(mention: LineMention, lang: str) -> None:
@@ -77,6 +94,10 @@ def read_quantity_context(mention: LineMention, lang: str) -> None:
         low, high = (float(g) for g in m.groups() if g is not None)
         if low < high and (mention.qty is None or mention.qty in (low, high)):
             mention.doubt = "range"
+    if _RANGE_WORDS.search(text) and mention.doubt is None:
+        mention.doubt = "range"
+    if _VAGUE_PHRASE.search(text) and mention.doubt is None:
+        mention.doubt = "vague"
     prices = [parse_number(p1 or p2, lang) for p1, p2 in _PRICE.findall(text)]
     prices = [p for p in prices if p]
     if prices:

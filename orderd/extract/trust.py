@@ -31,7 +31,10 @@ FREE_MAIL = frozenset((
 # Letters and pairs that read alike in a From line.
 _CONFUSABLE = [("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s")]
 _NEW_ADDRESS = re.compile(
-    r"\b(new (?:delivery |shipping )?address|(?:ship|deliver|send) (?:it |them |the goods )?to (?:our|the) "
+    r"\b((?:new|neue[nrms]?|nouvel(?:le)?|nouveau|nuev[oa]s?)\s+(?:\w+\s+){0,2}?(?:address|adresse|anschrift|"
+    r"lieferadresse|direcci[oó]n|warehouse|lager|au(?:ss|ß)enlager|standort|site|entrep[oô]t|almac[eé]n|plant|werk|"
+    r"usine|planta|depot|d[ée]p[oô]t)|abweichende\w* (?:liefer)?(?:adresse|anschrift)|"
+    r"new (?:delivery |shipping )?address|(?:ship|deliver|send) (?:it |them |the goods )?to (?:our|the) "
     r"(?:new|following|other|different)|different (?:delivery )?address|nouvelle adresse|(?:livrer|exp[ée]dier|"
     r"envoyer) [àa] (?:l'adresse suivante|notre nouvelle)|adresse de livraison (?:a chang[ée]|diff[ée]rente)|"
     r"neue (?:liefer)?adresse|(?:an|nach) folgende (?:liefer)?adresse|abweichende lieferadresse|"
@@ -105,13 +108,34 @@ def _known_domains(customers: tuple[tuple[str, ...], ...]) -> frozenset[str]:
     return frozenset(organisational_domain(email.rpartition("@")[2]) for (email, *_rest) in customers if email)
 
 
+_LEGAL = re.compile(r"\b(?:gmbh|ag|kg|se|sa|sas|sarl|sl|slu|s\.?l\.?|s\.?a\.?|ltd|limited|inc|llc|co|corp|plc|"
+                    r"srl|spa|bv|nv|oy|ab)\.?$")
+
+
 def _companies(catalog: Catalog) -> dict[str, str]:
-    """Known company names (folded) → their organisational mail domain."""
+    """Known company names (folded, legal form dropped: "Iberia Valves") → their organisational domain."""
     out: dict[str, str] = {}
     for customer in catalog.customers:
-        if customer.is_company and customer.email and len(customer.name) >= 6:
-            out[fold(customer.name)] = organisational_domain(customer.email.rpartition("@")[2])
+        if customer.is_company and customer.email:
+            core = _LEGAL.sub("", fold(customer.name)).strip(" ,.")
+            if len(core) >= 6:
+                out[core] = organisational_domain(customer.email.rpartition("@")[2])
     return out
+
+
+def _claimed_identity(local_part: str, text: str, catalog: Catalog) -> str | None:
+    """The known company or person a mail speaks as: named in its text or signature, or spelled in the
+    address's local part ("iberiavalves.compras@", "lucia.fernandez.iberia@")."""
+    local = re.sub(r"[^a-z]", "", fold(local_part))
+    for name, _ in _companies(catalog).items():
+        if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) or (
+                len(name.replace(" ", "")) >= 6 and name.replace(" ", "") in local):
+            return name.title()
+    for customer in catalog.customers:
+        words = [w for w in re.findall(r"[a-z]{3,}", fold(customer.name))]
+        if not customer.is_company and len(words) >= 2 and all(w in local for w in words):
+            return customer.name
+    return None
 
 
 def trust_reasons(message: Message, extraction: Extraction, catalog: Catalog,
@@ -132,12 +156,11 @@ def trust_reasons(message: Message, extraction: Extraction, catalog: Catalog,
         reasons.append(Reason("sender_lookalike", f"sender domain {domain} imitates {imitated}"))
     elif org not in known:
         text = fold(f"{message.sender_name}\n{extraction.body_text}\n{_signature_text(message)}")
-        for name, company_domain in _companies(catalog).items():
-            if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
-                where = "a free-mail address" if org in FREE_MAIL else f"{domain}"
-                reasons.append(Reason("sender_claims_company", f"writes as {name.title()} from {where}, not from "
-                                      f"{company_domain}"))
-                break
+        claimed = _claimed_identity(sender.rpartition("@")[0], text, catalog)
+        if claimed:
+            where = "a free-mail address" if org in FREE_MAIL else domain
+            reasons.append(Reason("sender_claims_company", f"writes as {claimed} from {where}, not from the "
+                                                           "address Odoo knows"))
     is_known_sender = catalog.customer_by_email(sender) is not None or org in known
     if is_known_sender or reasons:
         if _NEW_ADDRESS.search(extraction.body_text):

@@ -24,7 +24,7 @@ from orderd.extract import extract
 from orderd.extract.trust import trust_reasons
 from orderd.records import Classification, Extraction, Message, OrderLine, ThreadRef, Verdict
 from orderd.reply import order_name_from_message_id
-from orderd.resolve import resolve_lines
+from orderd.resolve import reconcile_sources, resolve_lines
 from orderd.thread import thread
 
 log = structlog.get_logger("orderd.understand")
@@ -113,7 +113,7 @@ def understand(
         if not quarantined:
             extraction.trust = trust_reasons(message, extraction, catalog, reading.internal_domains)
     with stage("resolve", timings):
-        lines = resolve_lines(extraction.lines, catalog, customer_codes)
+        lines, extraction.doubts = reconcile_sources(resolve_lines(extraction.lines, catalog, customer_codes))
     return Understanding(message, classification, thread_ref, extraction, lines, timings)
 
 
