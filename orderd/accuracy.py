@@ -72,9 +72,10 @@ class Outcome:
         return [(ln.get("default_code"), _num(ln.get("qty"))) for ln in self.truth.get("lines", [])]
 
     def field_ok(self, name: str) -> bool:
+        if name in ("lines", "commitment_date", "client_order_ref") and any(
+                "existing order" in r for r in self.truth.get("reasons_contain", [])):
+            return True  # a change or cancellation: what it names is the salesperson's to read on that order
         if name == "lines":
-            if any("existing order" in r for r in self.truth.get("reasons_contain", [])):
-                return True  # an amendment: its lines are the salesperson's to read
             if self.truth["decision"] == "not_order":
                 return self.got["decision"] == "not_order" or not self.got["lines"]
             return Counter(self.got["lines"]) == Counter(self.truth_lines)

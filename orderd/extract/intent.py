@@ -66,8 +66,7 @@ _EXISTING = re.compile(
     r"\b(?:notre|ma|la|cette) commande\b|\bcommande (?:n[o°]|du|numero)|"
     r"\b(?:unsere[rn]?|meine[rn]?|die|der) (?:bestellung|auftrag)|\bbestellung (?:nr|vom|nummer)|\bauftrag (?:nr|vom)|"
     r"\b(?:nuestro|mi|el|este) pedido\b|\bpedido (?:n[o°º]|del|numero)|"
-    r"\b(?:del|al|mismo) pedido\b|\bde (?:la|notre) commande\b|\bder bestellung\b|\bof (?:the|our|my) order\b|"
-    r"\b(?:order|commande|bestellung|auftrag|pedido)\s+[a-z]{0,4}[-/ ]?\d[\w/-]{3,}"
+    r"\b(?:del|al|mismo) pedido\b|\bde (?:la|notre) commande\b|\bder bestellung\b|\bof (?:the|our|my) order\b"
 )
 # A request for prices or an offer, not a commitment: "a quote for", "how much", "Preisanfrage", "devis".
 _RFQ = _alt(
@@ -86,11 +85,14 @@ _RFQ = _alt(
 _NOTIFICATION = _alt(
     r"thank(?:s| you) for (?:your |the )?(?:order )?confirmation", r"(?:thanks|thank you),? (?:well |duly )?received",
     r"(?:well|duly|safely) received", r"received (?:your|the) (?:order )?confirmation",
+    r"(?:ware|lieferung|sendung|auftragsbestatigung|bestatigung) (?:\w+ )?(?:dankend |vollstandig |gut )?erhalten",
+    r"hemos recibido (?:el|la|los|las|su|vuestr\w*) (?:confirmaci\w*|mercanc\w*|pedido|entrega|material)",
+    r"nous avons bien recu (?:la|votre|vos|les) (?:confirmation|marchandise|livraison|colis)",
     r"tracking (?:number|no|link)", r"has (?:been )?shipped", r"out for delivery", r"shipment notification",
     r"delivery note", r"invoice (?:attached|enclosed)", r"newsletter", r"webinar", r"unsubscribe",
     r"invitation:", r"meeting", r"accepted:", r"bien recu\w*", r"merci pour (?:la|votre) confirmation",
     r"avis d'expedition", r"vielen dank fur (?:die|ihre) (?:auftrags)?bestatigung", r"versandbestatigung",
-    r"sendungsverfolgung", r"erhalten", r"recibido", r"gracias por (?:la|su) confirmaci\w*", r"seguimiento",
+    r"sendungsverfolgung", r"gracias por (?:la|su) confirmaci\w*", r"numero de seguimiento",
     r"einladung", r"reunion", r"out of (?:the )?office", r"abwesen\w*", r"absent\w*", r"ausente",
 )
 _QUESTION_WORD = re.compile(
@@ -119,6 +121,8 @@ _STRONG_ORDER = _alt(
     r"(?:we|i) (?:hereby )?confirm", r"confirmamos", r"(?:nous )?confirmons", r"je confirme",
     r"(?:wir )?bestatigen (?:hiermit|ihnen|die|den|das)", r"hiermit bestatigen",
     r"(?:we )?accept (?:your|the) (?:offer|quote|quotation)", r"aceptamos", r"nous acceptons", r"wir nehmen .{0,20}an",
+    r"(?:please )?(?:enter|book|process|register|record) (?:it|this|the order|our order)", r"bitte (?:erfassen|buchen)",
+    r"merci de (?:saisir|enregistrer|traiter)", r"(?:por favor )?(?:registr|tramit|grab)\w+ (?:el|este|nuestro) pedido",
 )
 
 
@@ -159,7 +163,10 @@ def read_intent(new_text: str, subject: str, *, has_lines: bool, lines_only: boo
     notification = _first(_NOTIFICATION, both)
     if notification and not strong_order:
         return Intent("notification", notification)
-    topic = _first(_INVOICE_OR_DELIVERY_TOPIC, both)
+    # An invoice, payment or delivery note is the mail's topic when the subject names it, or a question does;
+    # an order mentions them too ("invoice address", "paiement à 30 jours").
+    asked_topics = (_first(_INVOICE_OR_DELIVERY_TOPIC, fold(q)) for q in questions)
+    topic = _first(_INVOICE_OR_DELIVERY_TOPIC, subj) or next((t for t in asked_topics if t), "")
     if questions and existing and not strong_order:
         # "when will order PC-26/1187 ship?", "¿cuándo sale el resto de nuestro pedido?"
         return Intent("question", f"{existing} … {questions[0].strip()[:60]}")

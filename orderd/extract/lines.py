@@ -16,6 +16,7 @@ from orderd.extract.nlp import MATERIALS, NO_MATCH_BELOW, CatalogIndex, normaliz
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
+    PACK_WORDS,
     UNIT_BEFORE_RE,
     UNIT_RE,
     UNITS,
@@ -120,6 +121,8 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
     parts = []
     for idx in (header.code, header.desc):
         if idx is not None and idx < len(cells) and cells[idx].strip():
+            if idx == header.code and re.fullmatch(r"\d{1,3}", cells[idx].strip()) and header.desc is not None:
+                continue  # an "Item" column of line numbers, not codes
             parts.append(cells[idx].strip())
     if not parts:
         return None
@@ -152,6 +155,16 @@ def _cell_number(cells: list[str], idx: int | None, lang: str) -> float | None:
 
 
 def _qty_from_cell(cell: str, lang: str) -> tuple[float | None, str | None, float]:
+    packed = re.fullmatch(r"\s*(\d[\d.,' ]*)\s+([^\W\d_]+)\.?\s*(?:\(\s*(?:[àa@x×]\s*|de\s+|of\s+)?(\d{1,5})\s*"
+                          r"(?:pcs|pieces|units?|un|uds?|unidades|st[üu]ck|stk|st|pi[eè]ces|pz)?\.?\s*\))?\s*",
+                          cell, re.I)
+    if packed and packed.group(2).lower() in PACK_WORDS:
+        # "10 cajas (20 uds)": packs of a stated size; "3 cartons": packs, sized by the catalog later
+        value = parse_number(packed.group(1).strip(), lang)
+        if value is not None and packed.group(3):
+            return value * float(packed.group(3)), "Units", 1.0
+        if value is not None:
+            return value, f"pack:{PACK_WORDS[packed.group(2).lower()]}", 1.0
     m = re.fullmatch(rf"\s*(\d[\d.,' ]*)\s*((?:{UNITS})\.?)?\s*", cell, re.I)
     if m:
         value = parse_number(m.group(1).strip(), lang)

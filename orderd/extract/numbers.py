@@ -167,6 +167,21 @@ def word_value(word: str, lang: str) -> int | None:
     return (total + current) or None
 
 
+# Pack words → the packaging name the catalog uses for them (Odoo product.packaging names).
+PACK_WORDS = {
+    "box": "box", "boxes": "box", "boite": "box", "boites": "box", "boîte": "box", "boîtes": "box",
+    "schachtel": "box", "schachteln": "box", "caja": "box", "cajas": "box",
+    "carton": "carton", "cartons": "carton", "karton": "carton", "kartons": "carton", "cartón": "carton",
+    "cartones": "carton", "colis": "carton",
+    "bag": "bag", "bags": "bag", "sac": "bag", "sacs": "bag", "sachet": "bag", "sachets": "bag",
+    "beutel": "bag", "bolsa": "bag", "bolsas": "bag",
+    "case": "case", "cases": "case", "kiste": "case", "kisten": "case", "caisse": "case", "caisses": "case",
+    "pack": "pack", "packs": "pack", "package": "pack", "packages": "pack", "paquet": "pack", "paquets": "pack",
+    "packung": "pack", "packungen": "pack", "paquete": "pack", "paquetes": "pack", "ve": "pack", "gebinde": "pack",
+    "pallet": "pallet", "pallets": "pallet", "palette": "pallet", "paletten": "pallet", "palettes": "pallet",
+    "palet": "pallet", "palets": "pallet", "bundle": "pack", "bundles": "pack", "lot": "pack", "lots": "pack",
+}
+
 # digits with optional thousands groups (1.000 / 1,000 / 1 000 / 1'000) or a decimal part
 NUMBER_RE = re.compile(r"(?<![\w.,'/-])(\d{1,3}(?:[.,' \u202f]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])")
 

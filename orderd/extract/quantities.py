@@ -10,23 +10,9 @@ from __future__ import annotations
 
 import re
 
-from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, fold, parse_number
+from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, PACK_WORDS, fold, parse_number
 from orderd.records import LineMention
 
-# Pack words → the packaging name the catalog uses for them (Odoo product.packaging names).
-PACK_WORDS = {
-    "box": "box", "boxes": "box", "boite": "box", "boites": "box", "boîte": "box", "boîtes": "box",
-    "schachtel": "box", "schachteln": "box", "caja": "box", "cajas": "box",
-    "carton": "carton", "cartons": "carton", "karton": "carton", "kartons": "carton", "cartón": "carton",
-    "cartones": "carton", "colis": "carton",
-    "bag": "bag", "bags": "bag", "sac": "bag", "sacs": "bag", "sachet": "bag", "sachets": "bag",
-    "beutel": "bag", "bolsa": "bag", "bolsas": "bag",
-    "case": "case", "cases": "case", "kiste": "case", "kisten": "case", "caisse": "case", "caisses": "case",
-    "pack": "pack", "packs": "pack", "package": "pack", "packages": "pack", "paquet": "pack", "paquets": "pack",
-    "packung": "pack", "packungen": "pack", "paquete": "pack", "paquetes": "pack", "ve": "pack", "gebinde": "pack",
-    "pallet": "pallet", "pallets": "pallet", "palette": "pallet", "paletten": "pallet", "palettes": "pallet",
-    "palet": "pallet", "palets": "pallet", "bundle": "pack", "bundles": "pack", "lot": "pack", "lots": "pack",
-}
 _PACK_AFTER = re.compile(r"^\s*(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
                          + r")\b\.?", re.I)
 # "between two hundred and two hundred and fifty", "entre doscientos y doscientos cincuenta": a range
@@ -92,6 +78,8 @@ def read_quantity_context(mention: LineMention, lang: str) -> None:
                 mention.doubt = "multiplied"
     for m in _RANGE.finditer(text):
         low, high = (float(g) for g in m.groups() if g is not None)
+        if re.search(r"(?:pos\w*|item|line|ligne|linea|zeile|nr|no)\.?\s*$", text[:m.start()], re.I):
+            continue  # "Pos. 10 - 30 Stück": a line number, then the quantity
         if low < high and (mention.qty is None or mention.qty in (low, high)):
             mention.doubt = "range"
     if _RANGE_WORDS.search(text) and mention.doubt is None:

@@ -13,8 +13,7 @@ import re
 
 from orderd.extract.lines import _dates_spans, split_cells
 from orderd.extract.nlp import CatalogIndex
-from orderd.extract.numbers import NUMBER_RE, UNITS, parse_number
-from orderd.extract.quantities import PACK_WORDS
+from orderd.extract.numbers import NUMBER_RE, PACK_WORDS, UNITS, parse_number
 from orderd.records import LineMention
 
 _UNIT_AFTER = re.compile(rf"^\s*(?:{UNITS}|{'|'.join(map(re.escape, PACK_WORDS))})\.?(?!\w)", re.I)
