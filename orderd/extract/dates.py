@@ -16,6 +16,8 @@ CUES = re.compile(
     r"entreg\w*|env[ií]o|enviar|antes del?|para el|a m[aá]s tardar|plazo)\b",
     re.I,
 )
+_ENGLISH_CUE = re.compile(r"deliver|delivery|ship|dispatch|arriv|need|required|require|due|no later|latest|by\b|"
+                          r"before|until|eta\b|lead time", re.I)
 # Lines that carry other dates: these never give the delivery date unless a cue says so.
 _OTHER_DATE = re.compile(r"\b(order date|date of order|invoice|datum der bestellung|bestelldatum|"
                          r"date de commande|fecha de pedido|sent|gesendet|envoy[ée]|enviado)\b", re.I)
@@ -114,8 +116,22 @@ def _future(d: date | None, base: date, explicit_year: bool) -> date | None:
     return d
 
 
-def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
-    """The first date written in text, and whether its day/month order was a guess."""
+def numeric_order(lines: list[str]) -> str | None:
+    """The day/month order a document's own slash dates prove ("23/11/2026" → "dmy"), or None."""
+    seen = set()
+    for line in lines:
+        for m in _NUMERIC.finditer(fold(line)):
+            if "." in m.group(0):
+                continue
+            a, b = int(m.group(1)), int(m.group(2))
+            seen.add("dmy" if a > 12 >= b else "mdy" if b > 12 >= a else "")
+    seen.discard("")
+    return seen.pop() if len(seen) == 1 else None
+
+
+def parse_date_in(text: str, lang: str, base: date, order: str | None = None) -> tuple[date | None, bool]:
+    """The first date written in text, and whether its day/month order was a guess. order: the day/month
+    order the document proves elsewhere ("dmy", "mdy"), which settles an ambiguous one."""
     f = fold(text)
     m = _ISO.search(f)
     if m:
@@ -127,12 +143,12 @@ def parse_date_in(text: str, lang: str, base: date) -> tuple[date | None, bool]:
             return _safe(y, b, a), False
         if b > 12:
             return _safe(y, a, b), False
-        dmy = lang in _DMY_LANGS or "." in m.group(0) or lang != "en"
+        dmy = order == "dmy" if order else (lang in _DMY_LANGS or "." in m.group(0) or lang != "en")
         d = _safe(y, b, a) if dmy else _safe(y, a, b)
-        guessed = a != b and lang == "en" and "." not in m.group(0)
+        guessed = a != b and lang == "en" and "." not in m.group(0) and order is None
         if guessed:
             # "11/12/2026 (11 December)": the words next to it settle which reading is meant
-            spelled, _ = parse_date_in(f[: m.start()] + " " * len(m.group(0)) + f[m.end():], lang, base)
+            spelled, _ = parse_date_in(f[: m.start()] + " " * len(m.group(0)) + f[m.end():], lang, base, order)
             if spelled is not None and spelled in (_safe(y, b, a), _safe(y, a, b)):
                 return spelled, False
         return d, guessed
@@ -234,6 +250,7 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
     day/month order nobody settles, a date with no day ("mid-December"), or different dates on
     different lines. Past dates and the horizon are the gate's to judge."""
     today = (base or datetime.now()).date()
+    order = numeric_order(lines)
     found_at: list[tuple[date, str]] = []
     # "5 x A by 10 December; 3 x B by 20 January": each clause may name its own date
     lines = [clause for line in lines for clause in re.split(r";\s+|(?<=[a-z])\.\s+(?=[A-Z])", line)]
@@ -244,9 +261,12 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
         if _OTHER_DATE.search(line) and not re.search(r"deliver|livr|liefer|entreg|ship", line, re.I):
             continue
         tail = line[cue.start():]
-        found, guessed = parse_date_in(tail, lang, today)
+        # an English cue in other-language mail ("Delivery date: 04/01/2027" pasted from an ERP) is read
+        # with English's two possible orders, unless the document proves one
+        line_lang = "en" if _ENGLISH_CUE.match(cue.group(0)) else lang
+        found, guessed = parse_date_in(tail, line_lang, today, order)
         if found is None:
-            found, guessed = parse_date_in(line, lang, today)
+            found, guessed = parse_date_in(line, line_lang, today, order)
         if found is None and _VAGUE.search(fold(tail)):
             return None, f"delivery date '{line.strip()}' names no day"
         if found is None:
