@@ -322,7 +322,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="", help="with --first-look: the engine's commit")
     parser.add_argument("--note", default="first look", help="with --first-look: a note for the history")
     args = parser.parse_args(argv)
-    configure_logging(level="warning")  # the stages log every message at info; a report wants none of it
     if args.first_look:
         entry = record_first_look(args.first_look, args.writer, args.note, args.engine)
         print(json.dumps(entry, ensure_ascii=False, indent=1))
@@ -342,4 +341,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging(level="warning")  # the stages log every message at info; a report wants none of it
     sys.exit(main())
