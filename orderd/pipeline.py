@@ -2,7 +2,9 @@
 
 `understand` runs the pure stages (classify, thread, extract, resolve) and is shared by `orderd parse`.
 `intake` is what the SMTP handler calls during DATA: journal, idempotency, the I/O stages (customer,
-stock, decide, write, reply) and the reply code that tells the sending server the truth.
+stock, decide, write, reply) and a typed result (orderd.intake_result) that the SMTP front turns into
+the reply code telling the sending server the truth. `run_entry` runs an entry already journaled (the
+spool workers, `orderd replay`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from orderd.classify import classify, is_robot_address
 from orderd.config import Config, is_own_address, own_addresses
 from orderd.decide import decide
 from orderd.extract import extract
+from orderd.intake_result import IntakeResult, IntakeStatus
 from orderd.odoo import orders as odoo_orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooUnavailable
@@ -52,7 +55,7 @@ from orderd.reply import (
     select_profile,
 )
 from orderd.resolve import resolve_lines
-from orderd.store import FINAL_STATES, OutgoingMail, Store, StoreUnavailable, utcnow
+from orderd.store import FINAL_STATES, JournalEntry, OutgoingMail, Store, StoreUnavailable, utcnow
 from orderd.thread import thread
 
 log = structlog.get_logger("orderd.pipeline")
@@ -170,12 +173,8 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
-TEMPFAIL = "451 4.3.0 {what} unavailable, please try again later"
-BUSY = "451 4.3.2 too busy right now, please try again later"
-
-
-async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
-    """Take one message during DATA; return the SMTP reply.
+async def intake(raw: bytes, envelope: Envelope, services: Services) -> IntakeResult:
+    """Take one message during DATA; what came of it (the SMTP front words the reply).
 
     Inline (the default): 250 only once the raw message is journaled and its outcome recorded
     (promise 1); a second delivery of the same key answers with the first outcome (promise 2);
@@ -199,7 +198,7 @@ async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
         except TimeoutError:
             log.warning("busy", max_concurrent=services.config.pipeline.max_concurrent)
             metrics.MESSAGES.labels("busy").inc()
-            return BUSY
+            return IntakeResult(IntakeStatus.BUSY, message.key)
         try:
             return await run_journaled(message, services)
         finally:
@@ -208,39 +207,59 @@ async def intake(raw: bytes, envelope: Envelope, services: Services) -> str:
         structlog.contextvars.unbind_contextvars("msg")
 
 
-async def run_journaled(message: Message, services: Services) -> str:
-    """Journal (if not yet) and process one message under its key's lock; the SMTP-style result."""
+async def run_journaled(message: Message, services: Services) -> IntakeResult:
+    """Journal (if not yet) and process one message under its key's lock."""
     async with services.exclusive(message.key):
         return await _intake_locked(message, services)
 
 
-async def _spool(message: Message, services: Services) -> str:
+async def run_entry(entry: JournalEntry, services: Services) -> IntakeResult:
+    """Process a message already in the journal, under its journaled key, whatever the pipeline mode:
+    what the spool workers and `orderd replay` do (never `intake`, which in spool mode only queues)."""
+    message = Message.from_bytes(entry.raw, Envelope(mail_from=entry.sender, rcpt_tos=tuple(entry.rcpt_tos)))
+    message.key = entry.key  # the entry's own key, even if a later orderd would derive another
+    structlog.contextvars.bind_contextvars(msg=entry.key[:12])
+    try:
+        return await run_journaled(message, services)
+    finally:
+        structlog.contextvars.unbind_contextvars("msg")
+
+
+def _unavailable(key: str, what: str) -> IntakeResult:
+    return IntakeResult(IntakeStatus.UNAVAILABLE, key, unavailable=what)
+
+
+def _duplicate(entry: JournalEntry) -> IntakeResult:
+    return IntakeResult(IntakeStatus.DUPLICATE, entry.key, decision=entry.decision, order_name=entry.order_name)
+
+
+async def _spool(message: Message, services: Services) -> IntakeResult:
     try:
         # No processing claim here: a spool worker (of whichever instance) claims it when it runs it.
         entry = await services.store.journal(message, claim=False)
     except StoreUnavailable as exc:
         log.error("journal_failed", error=str(exc))
-        return TEMPFAIL.format(what="message store")
+        return _unavailable(message.key, "message store")
     if entry.state in FINAL_STATES:
         metrics.MESSAGES.labels("duplicate").inc()
-        return _already(entry.order_name)
+        return _duplicate(entry)
     if services.spool is not None:
         services.spool.wake()
     metrics.MESSAGES.labels("spooled").inc()
-    return f"250 2.0.0 queued as {message.key[:12]}"
+    return IntakeResult(IntakeStatus.QUEUED, message.key)
 
 
-async def _intake_locked(message: Message, services: Services) -> str:
+async def _intake_locked(message: Message, services: Services) -> IntakeResult:
     store = services.store
     try:
         entry = await store.journal(message)
     except StoreUnavailable as exc:
         log.error("journal_failed", error=str(exc))
-        return TEMPFAIL.format(what="message store")
+        return _unavailable(message.key, "message store")
     if entry.state in FINAL_STATES:
         log.info("duplicate", order=entry.order_name, decision=entry.decision)
         metrics.MESSAGES.labels("duplicate").inc()
-        return _already(entry.order_name)
+        return _duplicate(entry)
 
     rpc_calls: list[str] = []
     token = metrics.rpc_calls_for_message.set(rpc_calls)
@@ -252,15 +271,15 @@ async def _intake_locked(message: Message, services: Services) -> str:
         log.warning("tempfail", error=str(exc) or type(exc).__name__, rpc_calls=len(rpc_calls))
         await _record_failure(store, message.key, f"{what}: {exc}")
         metrics.MESSAGES.labels("tempfail").inc()
-        return TEMPFAIL.format(what="Odoo" if isinstance(exc, OdooUnavailable) else "order processing")
+        return _unavailable(message.key, "Odoo" if isinstance(exc, OdooUnavailable) else "order processing")
     except StoreUnavailable as exc:
         log.error("store_failed", error=str(exc))
-        return TEMPFAIL.format(what="message store")
+        return _unavailable(message.key, "message store")
     except Exception as exc:  # a bug must not lose the message: the sender keeps it and retries
         log.exception("pipeline_error")
         await _record_failure(store, message.key, f"internal error: {exc!r}")
         metrics.MESSAGES.labels("error").inc()
-        return "451 4.3.0 internal error, please try again later"
+        return IntakeResult(IntakeStatus.FAULT, message.key)
     finally:
         metrics.rpc_calls_for_message.reset(token)
 
@@ -280,21 +299,14 @@ async def _intake_locked(message: Message, services: Services) -> str:
     except StoreUnavailable as exc:
         # The order may exist in Odoo already; the key written on it makes the redelivery find it.
         log.error("record_failed", error=str(exc), order=outcome.order_name)
-        return TEMPFAIL.format(what="message store")
+        return _unavailable(message.key, "message store")
     if outcome.outgoing and services.outbox is not None:
         services.outbox.wake()
     metrics.MESSAGES.labels(outcome.decision).inc()
     log.info("done", decision=outcome.decision, order=outcome.order_name, reasons=outcome.reasons,
              rpc_calls=len(rpc_calls), replies=len(outcome.outgoing), **{f"t_{k}": v for k, v in timings.items()})
-    if outcome.order_name:
-        return f"250 2.0.0 accepted as {outcome.order_name} ({outcome.decision})"
-    return f"250 2.0.0 accepted ({outcome.decision})"
-
-
-def _already(order_name: str | None) -> str:
-    if order_name:
-        return f"250 2.0.0 already processed as {order_name}"
-    return "250 2.0.0 already processed"
+    return IntakeResult(IntakeStatus.ACCEPTED, message.key, decision=outcome.decision,
+                        order_name=outcome.order_name)
 
 
 async def _record_failure(store: Store, key: str, error: str) -> None:

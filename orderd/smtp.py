@@ -17,15 +17,36 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from orderd import metrics
 from orderd.config import SmtpConfig, parse_hostport
+from orderd.intake_result import IntakeResult, IntakeStatus
 from orderd.records import Envelope
 
 log = structlog.get_logger("orderd.smtp")
 
-Deliver = Callable[[bytes, Envelope], Awaitable[str]]
+Deliver = Callable[[bytes, Envelope], Awaitable[IntakeResult]]
 
 # What a sender hears when something unforeseen fails (a bug, a store failing in a way nobody planned
 # for): temporary, so its MTA keeps the message and retries, and nothing about orderd's insides.
 INTERNAL_FAULT = "451 4.3.0 temporary local problem, please try again later"
+
+
+def reply_text(result: IntakeResult) -> str:
+    """The SMTP reply for what the intake came to: 250 only once orderd owns the message (promise 1)."""
+    match result.status:
+        case IntakeStatus.ACCEPTED:
+            if result.order_name:
+                return f"250 2.0.0 accepted as {result.order_name} ({result.decision})"
+            return f"250 2.0.0 accepted ({result.decision})"
+        case IntakeStatus.DUPLICATE:
+            if result.order_name:
+                return f"250 2.0.0 already processed as {result.order_name}"
+            return "250 2.0.0 already processed"
+        case IntakeStatus.QUEUED:
+            return f"250 2.0.0 queued as {result.key[:12]}"
+        case IntakeStatus.BUSY:
+            return "451 4.3.2 too busy right now, please try again later"
+        case IntakeStatus.UNAVAILABLE:
+            return f"451 4.3.0 {result.unavailable or 'a service'} unavailable, please try again later"
+    return INTERNAL_FAULT
 
 
 class OrderHandler:
@@ -68,7 +89,7 @@ class OrderHandler:
                 helo=session.host_name or "",
             )
             try:
-                return await self.deliver(raw, record)
+                return reply_text(await self.deliver(raw, record))
             except Exception as exc:
                 # Answered here rather than left to aiosmtpd, so the session is reset as after any DATA
                 # reply and the client can go on with its next message.

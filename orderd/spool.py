@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orderd.pipeline import Services, run_journaled
-from orderd.records import Envelope, Message
+from orderd.pipeline import Services, run_entry
 from orderd.store import FINAL_STATES, StoreUnavailable
 
 log = structlog.get_logger("orderd.spool")
@@ -103,17 +102,13 @@ class Spool:
         entry = await self.services.store.get(key)
         if entry is None or entry.state in FINAL_STATES:
             return
-        message = Message.from_bytes(entry.raw, Envelope(mail_from=entry.sender, rcpt_tos=tuple(entry.rcpt_tos)))
-        structlog.contextvars.bind_contextvars(msg=key[:12])
-        try:
-            reply = await run_journaled(message, self.services)
-        finally:
-            structlog.contextvars.unbind_contextvars("msg")
-        if reply.startswith("250"):
+        result = await run_entry(entry, self.services)
+        if result.recorded:
             self._not_before.pop(key, None)
-            log.info("spool_done", key=key[:12], result=reply, recovered=not self.spool_mode)
+            log.info("spool_done", key=key[:12], result=result.status, order=result.order_name,
+                     recovered=not self.spool_mode)
         else:
             delay = self.backoff(entry.attempts + 1)
             self._not_before[key] = time.monotonic() + delay
-            log.warning("spool_retry", key=key[:12], result=reply, attempt=entry.attempts + 1,
-                        retry_in=round(delay, 1))
+            log.warning("spool_retry", key=key[:12], result=result.status, unavailable=result.unavailable,
+                        attempt=entry.attempts + 1, retry_in=round(delay, 1))
