@@ -28,6 +28,7 @@ from orderd.records import Message
 from orderd.report import dry_run_verdict
 from orderd.resolve import resolve_lines
 from orderd.understand import Reading, arrival_day, understand
+from orderd.variants import variants_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "emails"
@@ -48,6 +49,8 @@ FLOORS = {
     "blind/w6-buyers": 0.64,
 }
 EXACT_MATCH_FLOOR = FLOORS["emails"]
+# Variants judged exactly like their originals, over every corpus: 3620 of 3628 measured on 2026-11-28.
+VARIANT_AGREEMENT_FLOOR = 0.997
 FIELDS = ("decision", "customer", "lines", "commitment_date", "client_order_ref")
 
 
@@ -104,9 +107,11 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None) -> Outcome:
-    """One email judged as `orderd parse` and `serve` judge it, on the day it was written."""
-    raw = path.read_bytes()
+def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None, raw: bytes | None = None,
+               name: str | None = None) -> Outcome:
+    """One email judged as `orderd parse` and `serve` judge it, on the day it was written. raw: a variant
+    of the file's message, judged against the file's truth."""
+    raw = path.read_bytes() if raw is None else raw
     truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     message = Message.from_bytes(raw)
     understood = understand(message, catalog, reading)
@@ -121,7 +126,42 @@ def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None) -> 
         "language": extraction.language,
         "intent": extraction.intent,
     }
-    return Outcome(path.stem, truth, got, verdict.reasons)
+    return Outcome(name or path.stem, truth, got, verdict.reasons)
+
+
+def _reading_of(o: Outcome) -> tuple:
+    return (o.got["decision"], o.got["customer"], tuple(sorted(o.got["lines"], key=repr)),
+            o.got["commitment_date"], o.got["client_order_ref"])
+
+
+def variant_agreement(paths: list[Path], catalog_path: Path = CATALOG) -> dict[str, Any]:
+    """Every variant of every email judged like its original (same decision, customer, lines, date and
+    reference), and the variants confirmed wrongly."""
+    catalog = Catalog.from_file(catalog_path)
+    reading = Reading.from_config(Config())
+    per_kind: dict[str, list[int]] = {}
+    differing: list[str] = []
+    wrong: list[str] = []
+    for path in paths:
+        original = judge_file(path, catalog, reading)
+        # A colleague forwarding a bounce, or forwarding a colleague's forward, changes what the mail is.
+        sender = Message.from_bytes(path.read_bytes()).sender_email
+        forwardable = original.truth["decision"] != "not_order" and original.got["customer"] == sender
+        for kind, raw in variants_of(path.read_bytes(), forwardable=forwardable).items():
+            outcome = judge_file(path, catalog, reading, raw, f"{path.stem}~{kind}")
+            same = _reading_of(outcome) == _reading_of(original)
+            per_kind.setdefault(kind, [0, 0])
+            per_kind[kind][0] += same
+            per_kind[kind][1] += 1
+            if not same:
+                differing.append(outcome.name)
+            if outcome.wrong_confirmation:
+                wrong.append(outcome.name)
+    agree = sum(a for a, _ in per_kind.values())
+    total = sum(n for _, n in per_kind.values())
+    return {"agreement": round(agree / total, 4) if total else None, "variants": total,
+            "per_kind": {k: round(a / n, 4) for k, (a, n) in sorted(per_kind.items())},
+            "differing": differing, "wrong_confirmations": wrong}
 
 
 @dataclass
@@ -316,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", type=Path, default=CATALOG)
     parser.add_argument("-v", "--verbose", action="store_true", help="list every email that is not exact")
     parser.add_argument("--speed", action="store_true", help="also measure extraction speed")
+    parser.add_argument("--no-variants", action="store_true", help="skip the variants (faster)")
     parser.add_argument("--first-look", metavar="SET", help="score a new blind set (e.g. blind/w5-foo) once and "
                         "append its figure to the history, before anything is changed for it")
     parser.add_argument("--writer", default="", help="with --first-look: who wrote the set")
@@ -333,6 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         floor = _floor_for(path)
         _print_report(name, report, floor, args.verbose)
         ok = ok and report.exact_match >= floor and not report.wrong_confirmations
+    if not args.no_variants:
+        paths = [p for path in selected.values() for p in sorted(Path(path).glob("*.eml"))
+                 if p.with_suffix(".json").exists()]
+        agreement = variant_agreement(paths, args.catalog)
+        print(f"== variants: {agreement['variants']} of {len(paths)} emails; agreement with the original "
+              f"{agreement['agreement']:.1%}; wrong confirmations {len(agreement['wrong_confirmations'])}")
+        print("  " + "  ".join(f"{k} {v:.1%}" for k, v in agreement["per_kind"].items()))
+        if args.verbose:
+            print("  differing: " + ", ".join(agreement["differing"]))
+        ok = ok and not agreement["wrong_confirmations"]
     if not args.corpus:
         _print_history(load_history())
     if args.speed:

@@ -159,7 +159,7 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
     for i, line in enumerate(lines, 1):
         reasons += line_reasons(i, line, policy.confidence_bar, policy.price_tolerance)
     for where in extraction.unread:
-        reasons.append(Reason("unread_number", f"a number was not read: {where}"))
+        reasons.append(Reason("unread_number", where))
     shortages = shortages_of(lines, free_qty) if free_qty is not None else []
     if policy.on_shortage == "review":
         for s in shortages:

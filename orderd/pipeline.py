@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -26,23 +26,17 @@ from typing import Protocol
 import structlog
 
 from orderd import metrics
-from orderd.catalog import Catalog
-from orderd.classify import classify, is_robot_address
-from orderd.config import Config, is_own_address, own_addresses
-from orderd.decide import decide
-from orderd.extract import extract
+from orderd.classify import is_robot_address
+from orderd.config import Config, is_own_address
 from orderd.intake_result import IntakeResult, IntakeStatus
 from orderd.odoo import orders as odoo_orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooUnavailable
 from orderd.outbox import OutboxSender
 from orderd.records import (
-    Classification,
     Envelope,
-    Extraction,
     Message,
     OrderLine,
-    ThreadRef,
     Verdict,
 )
 from orderd.reply import (
@@ -50,76 +44,14 @@ from orderd.reply import (
     compose_forward,
     compose_reply,
     language_for,
-    order_name_from_message_id,
     orders_named_in,
     select_profile,
 )
-from orderd.resolve import resolve_lines
+from orderd.resolve import reconcile_sources, resolve_lines
 from orderd.store import FINAL_STATES, JournalEntry, OutgoingMail, Store, StoreUnavailable, utcnow
-from orderd.thread import thread
+from orderd.understand import Reading, Understanding, judge, stage, understand
 
 log = structlog.get_logger("orderd.pipeline")
-
-
-@contextlib.contextmanager
-def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
-    """Time one stage into the message's timings, the stage histogram and one log event."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        elapsed = time.perf_counter() - started
-        timings[name] = round(timings.get(name, 0.0) + elapsed, 6)
-        metrics.STAGE_SECONDS.labels(name).observe(elapsed)
-        log.info("stage", stage=name, seconds=round(elapsed, 6))
-
-
-@dataclass
-class Understanding:
-    """What orderd read in one message, before anything is written anywhere."""
-
-    message: Message
-    classification: Classification
-    thread: ThreadRef
-    extraction: Extraction
-    lines: list[OrderLine]
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def customer_email(self) -> str:
-        return (self.extraction.customer_email or self.message.sender_email).lower()
-
-    @property
-    def customer_name(self) -> str:
-        email = self.customer_email
-        name = self.extraction.customer_name if self.extraction.customer_email else self.message.sender_name
-        return name or email.split("@", 1)[0]
-
-
-def understand(
-    message: Message,
-    catalog: Catalog,
-    *,
-    trusted_authserv_ids: tuple[str, ...] = (),
-    customer_codes: dict[str, str] | None = None,
-    order_for_message_id: Callable[[str], str | None] = order_name_from_message_id,
-    own: tuple[str, ...] = (),
-) -> Understanding:
-    """Classify, thread, extract and resolve: pure stages, safe to run in a worker thread.
-
-    orderd's own Message-IDs name their order, so a reply to one threads without asking the store."""
-    timings: dict[str, float] = {}
-    with stage("classify", timings):
-        classification = classify(message, trusted_authserv_ids=trusted_authserv_ids, own_addresses=own)
-    with stage("thread", timings):
-        thread_ref = thread(message, order_for_message_id)
-    with stage("extract", timings):
-        # Quarantined mail (executables, MIME bombs) is kept as raw bytes, never opened further.
-        quarantined = classification.kind == "quarantine"
-        extraction = Extraction(language="", body_text="") if quarantined else extract(message, catalog)
-    with stage("resolve", timings):
-        lines = resolve_lines(extraction.lines, catalog, customer_codes)
-    return Understanding(message, classification, thread_ref, extraction, lines, timings)
 
 
 @dataclass
@@ -321,17 +253,16 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     cfg = services.config
     catalog = await services.catalog.get()
     loop = asyncio.get_running_loop()
-    # Exact addresses only: a colleague writing from a whole order domain (`@mycompany.test`) is a person,
-    # not a loop; a reply that would go to such a domain is withheld in _reply() instead.
-    own = tuple(a for a in own_addresses(cfg) if not a.startswith("@"))
-    run = partial(understand, message, catalog, trusted_authserv_ids=(cfg.smtp.hostname,), own=own)
+    # A reply that would go to one of our own domains is withheld in _reply().
+    run = partial(understand, message, catalog, Reading.from_config(cfg))
     understood = await loop.run_in_executor(services.executor, run)
     timings = understood.timings
     if _has_unknown_line(understood.lines):
         # A product created in Odoo since the last refresh is a miss, not an unknown product.
         fresh = await services.catalog.refresh()
         if fresh is not catalog:
-            understood.lines = resolve_lines(understood.extraction.lines, fresh, None)
+            understood.lines, understood.extraction.doubts = reconcile_sources(
+                resolve_lines(understood.extraction.lines, fresh, None))
 
     classification = understood.classification
     if classification.kind != "candidate":
@@ -359,6 +290,11 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         return Outcome("not_order", verdict_without_stock.reasons, outgoing=[forward]), timings
     if verdict_without_stock.decision == "rejected":
         return Outcome("rejected", verdict_without_stock.reasons), timings
+    if understood.extraction.intent in ("change", "cancel") and existing is None:
+        # A change or cancellation of an order we could not match (no reference of ours, or not the
+        # sender's): never a new order. A person reads it; nothing is written to Odoo.
+        reasons = [*verdict_without_stock.reasons, "no order of this customer could be matched"]
+        return Outcome("needs_review", reasons, outgoing=[_forward(message, cfg, "; ".join(reasons))]), timings
 
     with stage("customer", timings):
         partner = await odoo_orders.find_or_create_partner(
@@ -378,7 +314,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
                         for line in resolved if line.product and line.product.id is not None}
         with stage("decide", timings):
-            verdict = _decide(understood, free_by_code, cfg)
+            verdict = _decide(understood, free_by_code, cfg, customer_known=not partner.created)
     with stage("write", timings):
         if existing is None:
             order = await odoo_orders.create_order(
@@ -543,11 +479,16 @@ async def _about_existing_order(understood: Understanding, services: Services,
     return Outcome(decision, [*reasons, withheld] if withheld else reasons, found.id, found.name, outgoing)
 
 
-def _decide(understood: Understanding, free_qty: dict[str, float] | None, cfg: Config) -> Verdict:
-    """The decide stage under the configured policy; free_qty None: before stock is known."""
-    return decide(understood.classification, understood.extraction, understood.lines, free_qty,
-                  confidence_bar=cfg.policy.confidence_bar, on_shortage=cfg.policy.on_shortage,
-                  unauthenticated=cfg.policy.unauthenticated)
+def _decide(understood: Understanding, free_qty: dict[str, float] | None, cfg: Config, *,
+            customer_known: bool = True) -> Verdict:
+    """The gate under the configured policy; free_qty None: before stock is known. Judged on the day
+    orderd reads the mail; customer_known: the partner was found in Odoo, not created for this mail."""
+    verdict = judge(understood, free_qty, Reading.from_config(cfg), today=datetime.now(UTC).date(),
+                    customer_known=customer_known)
+    if free_qty is not None:
+        for reason in verdict.reasons:
+            metrics.GATE_REASONS.labels(getattr(reason, "code", "other")).inc()
+    return verdict
 
 
 def _forward(message: Message, cfg: Config, reason: str) -> OutgoingMail:

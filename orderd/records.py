@@ -212,7 +212,7 @@ class Extraction:
     ordering: bool = True  # positive evidence of ordering intent (words, or an order document)
     date_doubt: str | None = None  # why the delivery date cannot be taken as read
     trust: list[Reason] = field(default_factory=list)  # doubts about the sender (lookalike domain, new bank…)
-    unread: list[str] = field(default_factory=list)  # item lines with a number no reading explains
+    unread: list[str] = field(default_factory=list)  # item lines whose number or product was not read
     doubts: list[Reason] = field(default_factory=list)  # what reading found contradictory (body vs attachment)
 
 

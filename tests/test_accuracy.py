@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from orderd.accuracy import FLOORS, corpora, load_history, main, record_first_look, run
+from orderd.accuracy import (
+    FLOORS,
+    VARIANT_AGREEMENT_FLOOR,
+    corpora,
+    load_history,
+    main,
+    record_first_look,
+    run,
+    variant_agreement,
+)
 
 
 @pytest.mark.parametrize("name", sorted(corpora()))
@@ -28,7 +37,7 @@ def test_every_blind_set_has_a_first_look_and_a_floor() -> None:
 
 
 def test_command_line_scores_one_corpus(capsys) -> None:
-    assert main(["--corpus", str(corpora()["blind/first"])]) == 0
+    assert main(["--corpus", str(corpora()["blind/first"]), "--no-variants"]) == 0
     assert "30 emails" in capsys.readouterr().out
 
 
@@ -39,3 +48,14 @@ def test_first_look_is_recorded_once(tmp_path) -> None:
     assert json.loads(history.read_text())["first_looks"][0]["date"] == "2026-11-28"
     with pytest.raises(SystemExit, match="no longer blind"):
         record_first_look("blind/first", "writer 0", "test", "abc123", path=history)
+
+
+def test_variants_read_like_their_originals_and_confirm_nothing_wrong() -> None:
+    """Signature, quoted old order, HTML only, Outlook table, cp1252/QP, base64, typography, reordered
+    lines, forwarded by a colleague: each variant of every corpus email must be read like its original."""
+    paths = [p for folder in corpora().values() for p in sorted(folder.glob("*.eml"))
+             if p.with_suffix(".json").exists()]
+    result = variant_agreement(paths)
+    assert result["variants"] > 3000
+    assert result["wrong_confirmations"] == []
+    assert result["agreement"] >= VARIANT_AGREEMENT_FLOOR, result["differing"]

@@ -633,10 +633,19 @@ _DOZEN_SIZE = {"dozen": 12, "dozens": 12, "dutzend": 12, "douzaine": 12, "douzai
                "docenas": 12, "gross": 144, "gros": 144}
 
 
+# "2 cartones de disipadores (12 uds. por cartón)": the pack size stated after the product
+_PACK_SIZE_AFTER = re.compile(
+    r"(?<![\w.,])(\d{1,4})\s+(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+    r")\b([^()\n]{0,80}?)\(\s*(?:[àa@x×=]\s*|de\s+|of\s+|je\s+|con\s+|with\s+)?(\d{1,5})\s*"
+    r"(?:pcs|pieces|units?|un|uds?|unidades|unit[ée]s|st[üu]ck|stk|st|pi[èe]ces|pz)\.?"
+    r"(?:\s*(?:per|por|par|pro|/|each|le|la|el|chaque|je)\s*[^\W\d_]*)?\s*\)", re.I)
+
+
 def count_packs(text: str) -> str:
     """"3 cartons of 50" → "150 pcs", "2 Dutzend" → "24": quantities in the units the catalog sells,
     whatever shape the line has (prose, list, table cell) — so every later rule reads one plain quantity."""
     text = _DOZENS.sub(lambda m: f"{int(m.group(1)) * _DOZEN_SIZE[m.group(2).lower()]}", text)
+    text = _PACK_SIZE_AFTER.sub(lambda m: f"{int(m.group(1)) * int(m.group(4))} pcs{m.group(3)}", text)
     return _PACK.sub(lambda m: f"{int(m.group(1)) * int(m.group(2))} pcs", text)
 
 
@@ -673,6 +682,8 @@ def _continues(prev: str, line: str) -> bool:
         return False
     if _QTY_LABEL.match(n) or _PRODUCT_LABEL.match(n) or _QTY_LABEL.match(p) or _PRODUCT_LABEL.match(p):
         return False
+    if re.search(r"\b[A-Za-z]{2,}[-\s./]?\d{3,}\b\)?$", p) and re.match(r"\d", n):
+        return False  # "… (ref. DC-1009)" then "2 cartons …": one item line after another
     return len(p) >= 55 or bool(re.match(r"[a-zäöüßéèàçñáíóú(]", n))
 
 

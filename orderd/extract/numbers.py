@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from babel.core import UnknownLocaleError
+from babel.numbers import get_decimal_symbol
 
 _EN_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
              "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -194,8 +198,13 @@ UNIT_BEFORE_RE = re.compile(r"(?:x|×|qty|quantity|qté|quantité|menge|anzahl|c
                             re.I)
 
 
-# Languages that write a decimal comma ("150,00") and group thousands with a dot or a space.
-DECIMAL_COMMA = frozenset(("fr", "de", "es", "it", "pt", "nl"))
+@lru_cache(maxsize=64)
+def decimal_symbol(lang: str) -> str:
+    """The language's decimal separator from the CLDR data (Babel): "," in fr, de, es; "." in en."""
+    try:
+        return get_decimal_symbol(lang or "en")
+    except (UnknownLocaleError, ValueError):
+        return "."
 
 
 def parse_number(token: str, lang: str = "en") -> float | None:
@@ -213,7 +222,7 @@ def parse_number(token: str, lang: str = "en") -> float | None:
         grouped, sep, dec_sep, frac = m.group(1), m.group(2), m.group(3), m.group(4)
         if dec_sep is None and grouped.count(sep) == 1:
             # one separator and three digits: the language says whether it groups or is decimal
-            decimal = "," if lang in DECIMAL_COMMA else "."
+            decimal = decimal_symbol(lang)
             if sep == decimal:
                 return float(grouped.replace(sep, "."))
         value = float(grouped.replace(sep, ""))

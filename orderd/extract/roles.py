@@ -71,6 +71,9 @@ def unread_numbers(prose: str, mentions: list[LineMention], index: CatalogIndex,
         if not words and not _item_like(line, index, lang):
             continue  # no item on this line
         read = [m for text, ms in by_line.items() if text and (text in line or line in text) for m in ms]
+        if not read and (index.code_spans(line) or index.name_spans(line, lang)):
+            out.append(f"a product named in '{line[:80]}' was not read as a line")
+            continue
         quantities: set[float] = set()
         for m in read:
             if m.qty is not None:
@@ -83,12 +86,12 @@ def unread_numbers(prose: str, mentions: list[LineMention], index: CatalogIndex,
             value = parse_number(token, lang)
             if value is None or _explained(line, start, end, token, value, quantities):
                 continue
-            out.append(f"'{token}' in '{line[:80]}'")
+            out.append(f"a number was not read: '{token}' in '{line[:80]}'")
             break
         else:
             for token, value in words:
                 if value is not None and value not in quantities:
-                    out.append(f"'{token}' in '{line[:80]}'")
+                    out.append(f"a number was not read: '{token}' in '{line[:80]}'")
                     break
     return out
 
