@@ -123,3 +123,18 @@ def test_trust_doubts_go_to_review(catalog: Catalog) -> None:
     assert "sender_claims_company" in codes
     _, codes, _ = verdict_of(mail("Please send 5 x DC-1004 to our new address: 4 Dock Road, Hull."), catalog)
     assert "new_delivery_address" in codes
+
+
+def test_bottom_posted_reply_is_new_text(catalog: Catalog) -> None:
+    body = ("On 19/11/2026 14:10, Marc wrote:\n> our offer: DC-1005 58.00, DC-1012 36.00\n>\n> Marc\n\n"
+            "Hi Marc,\n\nplease go ahead: 40 x DC-1005, our PO OE-7745.\n\nJane")
+    got, codes, understood = verdict_of(mail(body, sender="jane.doe@orion-electronics.com"), catalog)
+    assert [(ln.product.default_code, ln.mention.qty) for ln in understood.lines] == [("DC-1005", 40.0)]
+    assert understood.extraction.client_order_ref == "OE-7745" and got == "order", codes
+
+
+def test_the_new_text_reference_beats_the_subject_and_product_codes(catalog: Catalog) -> None:
+    message = mail("Bonjour,\n\nmerci de livrer 5 DC-1007.\nNotre bon de commande : BC-DUV-2611-07.",
+                   subject="RE: Bestellung 4500012345 (réf. DC-1007)", sender="customer2@example.com")
+    _, _, understood = verdict_of(message, catalog)
+    assert understood.extraction.client_order_ref == "BC-DUV-2611-07"

@@ -92,9 +92,13 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         date_doubt = "different delivery dates on the lines: " + ", ".join(d.isoformat() for d in row_dates)
     elif row_dates and when is None:
         when = row_dates[0]
-    ref = find_reference([subject, cleaned, *att_texts]) or subject_reference(subject)
-    if ref and code_key(ref) in index.code_by_key:
-        ref = None  # "order DC-1001" names a product, not a PO
+    def is_product(ref: str) -> bool:  # "order DC-1001", "réf. DC-1007" name a product, not a PO
+        return code_key(ref) in index.code_by_key or ref in index.barcodes
+
+    # the new text first: in a reply the subject still carries the earlier order's number
+    ref = find_reference([cleaned, *att_texts, subject], is_product) or subject_reference(subject)
+    if ref and is_product(ref):
+        ref = None
     for i, line in enumerate(lines, 1):
         if line.qty == 0:
             findings.append(f"quantity 0 on line {i}")
@@ -178,7 +182,7 @@ def _forwarded_original(body: Body) -> tuple[str, str, str, list] | None:
         name, email = _from_header(inner)
         inner_body = read_body(inner)
         return name, email, inner_body.text, inner_body.attachments
-    fwd = split_inline_forward(body.text)
+    fwd = split_inline_forward(body.text) or split_inline_forward(body.text, header_blocks=True)
     if fwd is not None and fwd.sender_email:
         return fwd.sender_name, fwd.sender_email, fwd.body, []
     return None

@@ -73,6 +73,8 @@ def read_quantity_context(mention: LineMention, lang: str) -> None:
                 mention.doubt = "vague"
 
         for m in _MULTIPLIED.finditer(text):
+            if re.search(r"\b[A-Z]{2,4}[\s.]?$", text[:m.start()]):
+                continue  # "DC 1004 x 60": a code, then its quantity
             a, b = float(m.group(1)), float(m.group(2))
             if mention.qty in (a, b, a * b) and min(a, b) > 1:
                 mention.doubt = "multiplied"

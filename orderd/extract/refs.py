@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _CUE = (
     r"(?:p\.?\s?o\.?(?:\s*(?:number|no\.?|nr\.?|#|num(?:ber)?|ref(?:erence)?))?|purchase\s+order(?:\s+(?:number|no\.?|#))?"
@@ -40,20 +41,32 @@ def subject_reference(subject: str) -> str | None:
     return None
 
 
-def find_reference(texts: list[str]) -> str | None:
-    """The first plausible customer reference in the subject, body or attachments."""
+# "unsere Bestellung 4500123710", "order 88-1203": an order word and a number of at least four digits
+_NUMBERED_RE = re.compile(
+    r"(?<![\w-])(?:purchase\s+order|order|bestellung|auftrag|commande|pedido|orden)\s*(?:n[°ºo]\.?|nr\.?|no\.?|#|:)?\s*"
+    r"(?P<ref>(?=[\w\-/.]*\d{4})[A-Z0-9][A-Z0-9\-_/.]{2,30}[A-Z0-9])",
+    re.I,
+)
+
+
+def find_reference(texts: list[str], is_product: Callable[[str], bool] = lambda _ref: False) -> str | None:
+    """The first plausible customer reference in the subject, body or attachments; is_product tells
+    our own product codes ("réf. DC-1007"), which are never the order's reference."""
     for text in texts:
-        for m in _TOKEN_RE.finditer(text):
-            before = text[max(0, m.start() - 30):m.start()].lower()
-            if re.search(r"\b(your|ihre|ihr|votre|vos|su|sus|vuestra)\s*$", before):
-                continue  # "your ref": our own quotation's number, not the customer's
-            if not re.search(r"(earlier|previous|last|précédente|letzte|anterior)\s+\w*\s*$", before):
-                ref = m.group(1)
+        found = _reference_in(text, is_product)
+        if found:
+            return found
+    return None
+
+
+def _reference_in(text: str, is_product: Callable[[str], bool]) -> str | None:
+    for pattern in (_TOKEN_RE, REF_RE, _NUMBERED_RE):
+        for m in pattern.finditer(text):
+            ref = (m.group(1) if pattern is _TOKEN_RE else m.group("ref")).rstrip(".")
+            if pattern is _TOKEN_RE:
                 # "PO 7781": the number is the reference; "PO-4410-A": the prefix is part of it
-                return re.sub(r"^(?:P\.?O|PO#)\s+", "", ref, flags=re.I)
-        for m in REF_RE.finditer(text):
-            ref = m.group("ref").rstrip(".")
-            if not re.search(r"\d", ref) or _OUR_ORDER.match(ref):
+                ref = re.sub(r"^(?:P\.?O|PO#)\s+", "", ref, flags=re.I)
+            if not re.search(r"\d", ref) or _OUR_ORDER.match(ref) or is_product(ref):
                 continue
             if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", ref):  # a date after "order"
                 continue

@@ -46,12 +46,17 @@ def _item_like(line: str, index: CatalogIndex, lang: str) -> bool:
     return any(_UNIT_AFTER.match(line[m.end(1):]) for m in NUMBER_RE.finditer(line))
 
 
+# "un accusé de réception", "ein Angebot": articles, not counts
+_ARTICLES = {"a", "an", "un", "une", "uno", "una", "ein", "eine", "einen", "einem", "einer"}
+
+
 def _counted_words(line: str, index: CatalogIndex, lang: str) -> list[tuple[str, float | None]]:
     """Quantities written as words before other words ("fünfzig Ventilsitze", "trente flasques")."""
     out = []
     for phrase in index.quantity_phrases(line, lang):
         token = line[phrase.qty_start:phrase.qty_end]
-        if not re.search(r"\d", token) and not _MEASURE_AFTER.match(line[phrase.qty_end:]):
+        if not re.search(r"\d", token) and not _MEASURE_AFTER.match(line[phrase.qty_end:]) \
+                and token.lower() not in _ARTICLES:
             out.append((token, parse_number(token, lang)))
     return out
 

@@ -61,14 +61,16 @@ class Forward:
     note: str  # what the forwarding person wrote above it
 
 
-def split_inline_forward(text: str) -> Forward | None:
-    """Find an inline forwarded block and its original sender."""
+def split_inline_forward(text: str, header_blocks: bool = False) -> Forward | None:
+    """Find an inline forwarded block and its original sender. header_blocks: an Outlook header block
+    with no marker above it ("Von: … / Gesendet: … / An: …") also starts one, as when a colleague
+    forwards with Outlook."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        if not _FORWARD.match(line):
+        if not (_FORWARD.match(line) or (header_blocks and _is_outlook_header(lines, i))):
             continue
         name, email = "", ""
-        j = i + 1
+        j = i + 1 if _FORWARD.match(line) else i
         while j < len(lines) and j < i + 12:
             cur = lines[j].strip().lstrip(">").strip()
             m = _HDR_FROM.match(cur)
@@ -92,7 +94,14 @@ def strip_quoted(text: str) -> str:
     """Drop quoted history: `>` lines and everything below an attribution or original-message line."""
     lines = text.split("\n")
     kept: list[str] = []
+    skip_to = 0
     for i, line in enumerate(lines):
+        if i < skip_to:
+            continue
+        if _ATTRIBUTION.match(line) and _bottom_posted(lines, i):
+            # "On …, Marc wrote:" / "> offer …" / then the reply below it: only the quote is history
+            skip_to = _quote_end(lines, i + 1)
+            continue
         if _ORIGINAL.match(line) or _ATTRIBUTION.match(line) or _is_outlook_header(lines, i):
             break
         # two-line Gmail attribution: "On Tue, ... Ann <a@b>" / "wrote:"
@@ -104,6 +113,21 @@ def strip_quoted(text: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept).rstrip()
+
+
+def _quote_end(lines: list[str], start: int) -> int:
+    """The first line after a run of `>` lines (and blank lines) starting at start."""
+    j = start
+    while j < len(lines) and (lines[j].lstrip().startswith(">") or not lines[j].strip()):
+        j += 1
+    return j
+
+
+def _bottom_posted(lines: list[str], i: int) -> bool:
+    """An attribution followed by `>`-quoted lines and then the sender's own text."""
+    j = _quote_end(lines, i + 1)
+    quoted = any(ln.lstrip().startswith(">") for ln in lines[i + 1:j])
+    return quoted and j < len(lines) and not _ATTRIBUTION.match(lines[j])
 
 
 def _is_outlook_header(lines: list[str], i: int) -> bool:
