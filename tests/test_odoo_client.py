@@ -222,11 +222,16 @@ async def test_catalog_cache_has_odoo_ids_and_throttles_refresh(client: OdooClie
         catalog = await cache.get()
         again = await cache.get()
         refreshed = await cache.refresh()  # a miss right after a load: no reload
-    assert calls == ["product.product.search_read"]
+    # one load: products, the active languages, the names in each of fr, de, es, packagings, customers
+    assert calls == ["product.product.search_read", "res.lang.search_read", *["product.product.search_read"] * 3,
+                     "product.packaging.search_read", "res.partner.search_read"]
     assert again is catalog and refreshed is catalog
     assert len(catalog.products) == len(Catalog.from_file(CATALOG).products)
     housing = catalog.by_code("dc-1001")
     assert housing is not None and housing.id and housing.name == "Aluminium gearbox housing"
+    assert dict(housing.names)["de"] == "Getriebegehäuse aus Aluminium"
+    assert dict(catalog.by_code("DC-1002").packaging) == {"box": 25.0}
+    assert catalog.customer_by_email("j.weber@hartmann-pumpen.de").parent == "Hartmann Pumpen GmbH"
     assert len({p.id for p in catalog.products}) == len(catalog.products)
 
 

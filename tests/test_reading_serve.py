@@ -96,3 +96,16 @@ async def test_a_cancellation_never_becomes_an_order(orderd: App, odoo_sim: Runn
                                  sender="j.weber@hartmann-pumpen.de")
     assert code == 250 and "(needs_review)" in text, text
     assert await odoo_search_read(odoo_sim.url, "sale.order", [], ["id"]) == before
+
+
+async def test_serve_knows_customers_and_names_from_odoo(orderd: App, odoo_sim: RunningSim) -> None:
+    """The catalog orderd caches from Odoo carries the customers (a lookalike of one is doubted) and the
+    product names in every active language (a German name confirms)."""
+    code, text = await smtp_send(orderd.smtp_port, order_email("Bitte liefern Sie 5 Stk Pumpenlaufrad aus Messing.",
+                                                               sender="einkauf@hartmann-pumpen.de.com"),
+                                 sender="einkauf@hartmann-pumpen.de.com")
+    assert code == 250 and "(needs_review)" in text, text
+    code, text = await smtp_send(orderd.smtp_port, order_email("Bitte liefern Sie 5 Stk Pumpenlaufrad aus Messing.",
+                                                               sender="j.weber@hartmann-pumpen.de"),
+                                 sender="j.weber@hartmann-pumpen.de")
+    assert code == 250 and "(order)" in text, text

@@ -17,7 +17,7 @@ import structlog
 
 from orderd.catalog import Catalog
 from orderd.odoo.client import OdooClient, OdooError, OdooUnavailable
-from orderd.records import Product
+from orderd.records import Customer, Product
 
 log = structlog.get_logger("orderd.odoo.catalog")
 
@@ -25,6 +25,8 @@ PRODUCT_FIELDS = ["default_code", "name", "barcode", "list_price", "uom_id"]
 # Products orderd can match: those with an internal reference (the code customers write and the
 # parse output's `default_code`). Archived products are left out by Odoo's search itself.
 PRODUCT_DOMAIN: list[Any] = [["default_code", "!=", False]]
+CUSTOMER_DOMAIN: list[Any] = [["customer_rank", ">", 0]]
+CUSTOMER_FIELDS = ["name", "email", "is_company", "parent_id", "lang", "commercial_partner_id"]
 PAGE_SIZE = 2000  # one call for a usual catalog; large ones are read in pages, not one huge answer
 
 
@@ -83,30 +85,57 @@ class CatalogCache:
 
     async def _load(self) -> None:
         started = time.monotonic()
-        rows = await self._read_products()
-        self._catalog = Catalog(products=[_product(row) for row in rows])
+        rows = await self._read_all("product.product", PRODUCT_DOMAIN, PRODUCT_FIELDS)
+        # The name is translatable: read it once per other active language, so a customer's words in
+        # French, German or Spanish match the names a salesperson maintains in Odoo.
+        languages = await self.client.call("res.lang", "search_read", [["active", "=", True]], fields=["code"])
+        names: dict[int, list[tuple[str, str]]] = {}
+        for lang in sorted(r["code"] for r in languages if r["code"] != "en_US"):
+            for row in await self._read_all("product.product", PRODUCT_DOMAIN, ["name"], context={"lang": lang}):
+                names.setdefault(row["id"], []).append((lang.split("_")[0], str(row["name"])))
+        packagings: dict[int, list[tuple[str, float]]] = {}
+        for row in await self._read_all("product.packaging", [], ["product_id", "name", "qty"]):
+            if row["product_id"]:
+                packagings.setdefault(row["product_id"][0], []).append((str(row["name"]).strip().lower(),
+                                                                         float(row["qty"])))
+        partners = await self._read_all("res.partner", CUSTOMER_DOMAIN, CUSTOMER_FIELDS)
+        self._catalog = Catalog(products=[_product(row, names, packagings) for row in rows],
+                                customers=_customers(partners))
         self._loaded_at = time.monotonic()
-        log.info("catalog_loaded", products=len(rows), seconds=round(self._loaded_at - started, 3))
+        log.info("catalog_loaded", products=len(rows), customers=len(partners), languages=len(languages),
+                 seconds=round(self._loaded_at - started, 3))
 
-    async def _read_products(self) -> list[dict[str, Any]]:
+    async def _read_all(self, model: str, domain: list[Any], fields: list[str], **kwargs: Any
+                        ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         while True:
-            page = await self.client.call("product.product", "search_read", PRODUCT_DOMAIN,
-                                          fields=PRODUCT_FIELDS, offset=len(rows), limit=PAGE_SIZE,
-                                          order="id")
+            page = await self.client.call(model, "search_read", domain, fields=fields, offset=len(rows),
+                                          limit=PAGE_SIZE, order="id", **kwargs)
             rows.extend(page)
             if len(page) < PAGE_SIZE:
                 return rows
 
 
-def _product(row: dict[str, Any]) -> Product:
+def _product(row: dict[str, Any], names: dict[int, list[tuple[str, str]]],
+             packagings: dict[int, list[tuple[str, float]]]) -> Product:
     # Odoo sends `false` for empty fields and [id, name] for many2one ones.
     uom = row.get("uom_id")
+    name = str(row.get("name") or "")
     return Product(
         default_code=str(row["default_code"]),
-        name=str(row.get("name") or ""),
+        name=name,
         barcode=row.get("barcode") or None,
         list_price=float(row.get("list_price") or 0.0),
         uom=str(uom[1]) if isinstance(uom, list) and len(uom) > 1 else "Units",
         id=int(row["id"]),
+        names=tuple(sorted((lang, n) for lang, n in names.get(int(row["id"]), []) if n and n != name)),
+        packaging=tuple(packagings.get(int(row["id"]), [])),
     )
+
+
+def _customers(rows: list[dict[str, Any]]) -> list[Customer]:
+    """Customers as the reading stages know them: who writes from where (trust, known customers)."""
+    return [Customer(name=str(r["name"]), email=r.get("email") or None, is_company=bool(r.get("is_company")),
+                     parent=r["parent_id"][1] if r.get("parent_id") else None, lang=str(r.get("lang") or "en_US"),
+                     id=int(r["id"]), commercial_id=(r.get("commercial_partner_id") or [None])[0])
+            for r in rows]

@@ -25,7 +25,8 @@ async def seed(cfg: OdooConfig, catalog: Catalog) -> dict[str, int]:
 
 
 async def seed_with(client: OdooClient, catalog: Catalog) -> dict[str, int]:
-    counts = {"tags_created": 0, "partners_created": 0, "products_created": 0, "stock_adjusted": 0}
+    counts = {"tags_created": 0, "partners_created": 0, "products_created": 0, "stock_adjusted": 0,
+              "names_translated": 0, "packagings_created": 0}
     tag_ids: dict[str, int] = {}
     for name in sorted({c.category for c in catalog.customers if c.category}):
         found = await client.call("res.partner.category", "search", [["name", "=", name]], limit=1)
@@ -70,6 +71,8 @@ async def seed_with(client: OdooClient, catalog: Catalog) -> dict[str, int]:
             counts["products_created"] += 1
         else:
             product_id, on_hand = row["id"], float(row["qty_available"])
+        await _translations(client, product_id, product.names, counts)
+        await _packagings(client, product_id, product.packaging, counts)
         wanted = catalog.qty_on_hand.get(product.default_code, 0.0)
         if on_hand != wanted:
             # The documented inventory API: a quant with the counted quantity, then apply it.
@@ -80,6 +83,37 @@ async def seed_with(client: OdooClient, catalog: Catalog) -> dict[str, int]:
             await client.call("stock.quant", "action_apply_inventory", [quant_id], context=INVENTORY_MODE)
             counts["stock_adjusted"] += 1
     return counts
+
+
+async def _translations(client: OdooClient, product_id: int, names: tuple[tuple[str, str], ...],
+                        counts: dict[str, int]) -> None:
+    """The catalog's names in other languages, written as Odoo translations (the name in that language's
+    context); a language not active in Odoo is activated first."""
+    for iso, name in names:
+        langs = await client.call("res.lang", "search_read", [["iso_code", "=", iso]], fields=["code", "active"],
+                                  context={"active_test": False})
+        if not langs:
+            continue
+        lang = langs[0]
+        if not lang["active"]:
+            await client.call("res.lang", "write", [lang["id"]], {"active": True})
+        current = await client.call("product.product", "read", [product_id], ["name"], context={"lang": lang["code"]})
+        if current and current[0]["name"] != name:
+            await client.call("product.product", "write", [product_id], {"name": name}, context={"lang": lang["code"]})
+            counts["names_translated"] += 1
+
+
+async def _packagings(client: OdooClient, product_id: int, packaging: tuple[tuple[str, float], ...],
+                      counts: dict[str, int]) -> None:
+    if not packaging:
+        return
+    existing = await client.call("product.packaging", "search_read", [["product_id", "=", product_id]],
+                                 fields=["name"])
+    known = {str(r["name"]).strip().lower() for r in existing}
+    for name, qty in packaging:
+        if name not in known:
+            await client.call("product.packaging", "create", {"name": name, "product_id": product_id, "qty": qty})
+            counts["packagings_created"] += 1
 
 
 async def _stock_location(client: OdooClient) -> int:

@@ -33,7 +33,7 @@ IR_MODEL_IDS = {
     "res.company": 88, "res.currency": 66, "uom.uom": 201, "product.product": 240,
     "stock.quant": 402, "stock.location": 395, "stock.warehouse": 398, "sale.order": 578,
     "sale.order.line": 580, "mail.message": 123, "mail.message.subtype": 125, "mail.activity": 140,
-    "mail.activity.type": 141, "ir.attachment": 30, "ir.model": 1,
+    "mail.activity.type": 141, "ir.attachment": 30, "ir.model": 1, "product.packaging": 246,
 }
 
 SUBTYPES = {"mail.mt_comment": 1, "mail.mt_note": 2}
@@ -242,7 +242,6 @@ class ResLang(Model):
     _name = "res.lang"
     _description = "Languages"
     _order = "active desc, name"
-    _writable = False
     _fields = fields(
         name=Field("char", "Name", required=True),
         code=Field("char", "Locale Code", required=True),
@@ -291,7 +290,7 @@ class ProductProduct(Model):
     _description = "Product Variant"
     _order = "default_code, name, id"
     _fields = fields(
-        name=Field("char", "Name", required=True),
+        name=Field("char", "Name", required=True, translate=True),
         default_code=Field("char", "Internal Reference"),
         barcode=Field("char", "Barcode"),
         list_price=Field("float", "Sales Price", default=1.0),
@@ -841,8 +840,23 @@ class MailActivity(Model):
                 self.env(record["res_model"], [record["res_id"]]).check_exist()
 
 
+class ProductPackaging(Model):
+    """How many units a box, a carton or a bag of a product holds (Odoo's packagings)."""
+
+    _name = "product.packaging"
+    _description = "Product Packaging"
+    _order = "product_id, sequence, id"
+    _fields = fields(
+        name=Field("char", "Product Packaging", required=True),
+        product_id=Field("many2one", "Product", relation="product.product", required=True),
+        qty=Field("float", "Contained Quantity", default=1.0),
+        sequence=Field("integer", "Sequence", default=1),
+        barcode=Field("char", "Barcode"),
+    )
+
+
 MODELS: list[type[Model]] = [
     ResPartner, ResPartnerCategory, ResUsers, ResLang, ResCompany, ResCurrency, UomUom,
-    ProductProduct, StockLocation, StockWarehouse, StockQuant, SaleOrder, SaleOrderLine,
+    ProductProduct, ProductPackaging, StockLocation, StockWarehouse, StockQuant, SaleOrder, SaleOrderLine,
     MailMessageSubtype, MailMessage, IrAttachment, IrModel, MailActivityType, MailActivity,
 ]

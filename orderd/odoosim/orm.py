@@ -68,6 +68,7 @@ class Field:
     default: Any = None  # a value, or a callable(model) -> value
     selection: list[tuple[str, str]] | str | None = None  # list, or a method name for dynamic ones
     inverse_name: str | None = None  # one2many: the many2one on the comodel
+    translate: bool = False  # one value per language; the context's `lang` reads and writes that one
 
     @property
     def stored(self) -> bool:
@@ -153,6 +154,11 @@ class BaseModel:
             return rid
         if f.compute:
             return getattr(self, f.compute)(rid)
+        lang = self.context.get("lang")
+        if f.translate and lang and lang != "en_US":
+            translated = self.table[rid].get("_translations", {}).get(lang, {}).get(name)
+            if translated:
+                return translated
         if f.type == "one2many":
             assert f.relation and f.inverse_name
             co = self.sim.records.get(f.relation, {})
@@ -315,6 +321,15 @@ class BaseModel:
         if not self._writable:
             raise NotSimulated(f"odoosim: writing {self._name} records is not simulated")
         self.check_exist()
+        lang = self.context.get("lang")
+        translated = {k: v for k, v in vals.items() if k in self._fields and self._fields[k].translate}
+        if lang and lang != "en_US" and translated:
+            # Odoo 18 writes a translatable field in the context's language, leaving the others as they are
+            vals = {k: v for k, v in vals.items() if k not in translated}
+            for rid in self.ids:
+                per_lang = self.table[rid].setdefault("_translations", {}).setdefault(lang, {})
+                per_lang.update(translated)
+            self.sim.touch()
         for rid in self.ids:
             stored, o2m = self.prepare_vals(vals, self.table[rid])
             merged = {**self.table[rid], **stored}

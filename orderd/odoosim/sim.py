@@ -113,6 +113,12 @@ class OdooSim:
                 "barcode": product.barcode or False, "list_price": product.list_price,
                 "uom_id": uoms[product.uom], "uom_po_id": uoms[product.uom],
             })
+            for iso, translated in product.names:
+                lang = next((r["code"] for r in sim.records["res.lang"].values() if r["iso_code"] == iso), None)
+                if lang:
+                    sim.model("product.product", [pid], {"lang": lang}).write_records({"name": translated})
+            for name, qty in product.packaging:
+                sim.model("product.packaging").create_record({"name": name, "product_id": pid, "qty": qty})
             qty = catalog.qty_on_hand.get(product.default_code, 0.0)
             if qty:
                 sim._insert("stock.quant", None, {
