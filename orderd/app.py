@@ -20,7 +20,7 @@ from orderd.outbox import OutboxSender
 from orderd.pipeline import Services, intake
 from orderd.smtp import SmtpFront
 from orderd.spool import Spool
-from orderd.store import Store
+from orderd.store import open_store
 
 log = structlog.get_logger("orderd.app")
 
@@ -39,7 +39,7 @@ async def probe_relay(relay: RelayConfig) -> None:
 async def open_services(config: Config, executor: ThreadPoolExecutor | None = None,
                         *, with_outbox: bool = True) -> Services:
     """Open the store, the Odoo client, the catalog cache and (unless told not to) the outbox sender."""
-    store = await Store.open(config.store.url)
+    store = await open_store(config.store.url)
     odoo = OdooClient(config.odoo)
     await odoo.start()
     outbox = None

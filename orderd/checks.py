@@ -7,7 +7,7 @@ import asyncio
 from orderd.app import probe_relay
 from orderd.config import Config
 from orderd.odoo.client import OdooClient
-from orderd.store import Store
+from orderd.store import open_store
 
 
 async def _odoo(config: Config) -> str:
@@ -27,7 +27,7 @@ async def _relay(config: Config) -> str:
 
 
 async def _store(config: Config) -> str:
-    store = await Store.open(config.store.url)
+    store = await open_store(config.store.url)
     try:
         await store.ping()
     finally:

@@ -11,7 +11,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 
 from orderd.config import Config
-from orderd.store import OutboxItem, Store
+from orderd.store import OutboxItem, open_store
 
 
 def _subject(raw: bytes) -> str:
@@ -27,7 +27,7 @@ def format_item(item: OutboxItem) -> str:
 
 
 async def list_outbox(config: Config, *, state: str | None, limit: int) -> int:
-    store = await Store.open(config.store.url)
+    store = await open_store(config.store.url)
     try:
         items = await store.outbox_items(state=state, limit=limit)
     finally:
@@ -41,7 +41,7 @@ async def list_outbox(config: Config, *, state: str | None, limit: int) -> int:
 
 async def retry_outbox(config: Config, ids: list[int], *, failed: bool) -> int:
     """Failed (or pending) items back to pending, due now; non-zero when an id was not requeued."""
-    store = await Store.open(config.store.url)
+    store = await open_store(config.store.url)
     requeued, missing = 0, []
     try:
         if failed:

@@ -19,7 +19,7 @@ from orderd.metrics import REGISTRY
 from orderd.outbox import OutboxSender, backoff_delay, deliver
 from orderd.records import Envelope, Message
 from orderd.sink import start_sink
-from orderd.store import OutgoingMail, Store
+from orderd.store import OutgoingMail, Store, open_store
 
 FROM = "orders@mycompany.test"
 
@@ -62,7 +62,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
 
 @pytest.fixture
 async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    s = await Store.open(f"sqlite:///{tmp_path / 'orderd.sqlite3'}")
+    s = await open_store(f"sqlite:///{tmp_path / 'orderd.sqlite3'}")
     yield s
     await s.close()
 
@@ -192,7 +192,7 @@ async def test_gives_up_after_max_attempts(store: Store) -> None:
 async def test_restart_sends_pending_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'orderd.sqlite3'}"
     port = free_port()
-    store = await Store.open(url)
+    store = await open_store(url)
     sender = OutboxSender(store, relay_for(port), base_delay=0.05, max_delay=0.1)
     await sender.start()
     keys = [await queue_reply(store, n) for n in (1, 2)]
@@ -206,7 +206,7 @@ async def test_restart_sends_pending_once(tmp_path: Path) -> None:
     await store.close()
 
     sink = await start_sink(None, port=port)
-    store = await Store.open(url)
+    store = await open_store(url)
     sender = OutboxSender(store, relay_for(port), base_delay=0.05, max_delay=0.1)
     await sender.start()
     try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from orderd.records import Envelope, Message
-from orderd.store import OutgoingMail, Store, StoreUnavailable, utcnow
+from orderd.store import OutgoingMail, StoreUnavailable, open_store, utcnow
 
 if TYPE_CHECKING:
     from store_backends import Backend
@@ -43,13 +43,13 @@ def url(path: Path) -> str:
 
 
 async def test_journal_survives_reopen(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     entry = await store.journal(message)
     assert entry.state == "received" and entry.attempts == 0
     await store.close()
 
-    reopened = await Store.open(backend.url)
+    reopened = await open_store(backend.url)
     again = await reopened.get(message.key)
     assert again is not None
     assert again.raw == message.raw
@@ -62,14 +62,14 @@ async def test_journal_survives_reopen(backend: Backend) -> None:
 
 async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
     db = tmp_path / "var" / "orderd.sqlite3"
-    store = await Store.open(url(db))
+    store = await open_store(url(db))
     await store.close()
     assert db.exists()
 
 
 async def test_sqlite_wal_and_full_sync(tmp_path: Path) -> None:
     db = tmp_path / "o.sqlite3"
-    store = await Store.open(url(db))
+    store = await open_store(url(db))
     await store.close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -78,14 +78,14 @@ async def test_sqlite_wal_and_full_sync(tmp_path: Path) -> None:
 
 async def test_sqlite_relative_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    store = await Store.open("sqlite:///var/orderd.sqlite3")
+    store = await open_store("sqlite:///var/orderd.sqlite3")
     await store.ping()
     await store.close()
     assert (tmp_path / "var" / "orderd.sqlite3").exists()
 
 
 async def test_duplicate_key_returns_first_entry(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     first = make_message(body="2 x DC-1001")
     await store.journal(first)
     await store.record_outcome(first.key, decision="order", order_id=7, order_name="S00007", reasons=[],
@@ -101,7 +101,7 @@ async def test_duplicate_key_returns_first_entry(backend: Backend) -> None:
 
 
 async def test_same_message_id_other_sender_is_another_key(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     a = make_message(sender="a@one.test")
     b = make_message(sender="b@two.test")
     await store.journal(a)
@@ -112,7 +112,7 @@ async def test_same_message_id_other_sender_is_another_key(backend: Backend) -> 
 
 
 async def test_record_outcome_with_outbox_in_one_transaction(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042",
@@ -120,7 +120,7 @@ async def test_record_outcome_with_outbox_in_one_transaction(backend: Backend) -
                                outgoing=[reply_for(message)])
     await store.close()
 
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     entry = await store.get(message.key)
     assert entry is not None
     assert (entry.state, entry.decision, entry.order_id, entry.order_name) == ("done", "order", 42, "S00042")
@@ -132,7 +132,7 @@ async def test_record_outcome_with_outbox_in_one_transaction(backend: Backend) -
 
 
 async def test_record_outcome_rolls_back_entirely(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     bad = OutgoingMail(mail_from=None, rcpt_tos=["x@y.test"], raw=b"Subject: x\r\n\r\n",  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ async def test_record_outcome_rolls_back_entirely(backend: Backend) -> None:
 
 
 async def test_second_outcome_does_not_queue_a_second_reply(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     for order_name in ("S00001", "S00002"):
@@ -161,7 +161,7 @@ async def test_second_outcome_does_not_queue_a_second_reply(backend: Backend) ->
 
 
 async def test_record_failure_counts_attempts(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_failure(message.key, "odoo: connection refused")
@@ -181,7 +181,7 @@ async def test_record_failure_counts_attempts(backend: Backend) -> None:
 
 
 async def test_quarantined_outcome(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="rejected", order_id=None, order_name=None,
@@ -192,7 +192,7 @@ async def test_quarantined_outcome(backend: Backend) -> None:
 
 
 async def test_claim_leases_items_and_retry_reschedules(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     await store.journal(message)
     await store.record_outcome(message.key, decision="order", order_id=1, order_name="S00001", reasons=[],
@@ -215,7 +215,7 @@ async def test_claim_leases_items_and_retry_reschedules(backend: Backend) -> Non
 
 
 async def test_replies_sent_to_for_rate_cap(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     for n in range(3):
         message = make_message(n)
         await store.journal(message)
@@ -232,21 +232,21 @@ async def test_sqlite_unwritable_path_is_unavailable_on_open(tmp_path: Path) -> 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     with pytest.raises(StoreUnavailable):
-        await Store.open(url(blocker / "orderd.sqlite3"))
+        await open_store(url(blocker / "orderd.sqlite3"))
     with pytest.raises(StoreUnavailable):
-        await Store.open(url(tmp_path))  # a directory is not a database
+        await open_store(url(tmp_path))  # a directory is not a database
 
 
 async def test_sqlite_not_a_database_is_unavailable(tmp_path: Path) -> None:
     db = tmp_path / "garbage.sqlite3"
     db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreUnavailable):
-        await Store.open(url(db))
+        await open_store(url(db))
 
 
 async def test_locked_database_makes_journal_unavailable(backend: Backend) -> None:
     sep = "&" if "?" in backend.url else "?"
-    store = await Store.open(f"{backend.url}{sep}busy_timeout=0.2")
+    store = await open_store(f"{backend.url}{sep}busy_timeout=0.2")
     await store.ping()
     with backend.locked(), pytest.raises(StoreUnavailable, match="locked"):  # another writer holds the lock
         await store.journal(make_message())
@@ -256,34 +256,23 @@ async def test_locked_database_makes_journal_unavailable(backend: Backend) -> No
 
 
 async def test_closed_store_is_unavailable(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     await store.close()
     with pytest.raises(StoreUnavailable):
         await store.ping()
 
 
 async def test_url_scheme_chooses_the_implementation(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     assert type(store).__name__ == {"sqlite": "SQLiteStore", "postgres": "PostgresStore"}[backend.name]
     await store.close()
     with pytest.raises(StoreUnavailable, match="unsupported"):
-        await Store.open("mysql://localhost/orderd")
+        await open_store("mysql://localhost/orderd")
 
 
-async def test_order_for_message_id_finds_our_reply(backend: Backend) -> None:
-    store = await Store.open(backend.url)
-    message = make_message()
-    await store.journal(message)
-    raw = b"Message-ID: <orderd.S00042.abcdef@mx.test>\r\nSubject: [S00042] Re: x\r\n\r\nthanks\r\n"
-    await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042", reasons=[],
-                               timings={}, outgoing=[OutgoingMail("orders@mycompany.test", ["b@c.test"], raw,
-                                                                  "reply", "S00042")])
-    assert await store.order_for_message_id("<orderd.S00042.abcdef@mx.test>") == "S00042"
-    assert await store.order_for_message_id("<other@mx.test>") is None
-    await store.close()
-
-
-async def test_sqlite_version_1_store_is_migrated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+async def test_sqlite_store_of_an_older_orderd_is_migrated(tmp_path: Path, version: int) -> None:
+    """Version 1 had no outbox Message-ID, version 2 added it (and an index); version 3 has none again."""
     db = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(db)
     conn.executescript(
@@ -297,25 +286,34 @@ async def test_sqlite_version_1_store_is_migrated(tmp_path: Path) -> None:
         " to_addr TEXT NOT NULL, raw BLOB NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
         " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, last_error TEXT,"
         " created_at TEXT NOT NULL, sent_at TEXT);"
-        "PRAGMA user_version=1;"
+        + ("ALTER TABLE outbox ADD COLUMN message_id TEXT;"
+           "CREATE INDEX outbox_message_id ON outbox(message_id);" if version == 2 else "")
+        + f"PRAGMA user_version={version};"
     )
     conn.close()
-    store = await Store.open(url(db))
-    assert await store.order_for_message_id("<x@y>") is None
+    store = await open_store(url(db))
+    message = make_message()
+    await store.journal(message)
+    await store.record_outcome(message.key, decision="order", order_id=42, order_name="S00042", reasons=[],
+                               timings={}, outgoing=[OutgoingMail("orders@mycompany.test", ["b@c.test"],
+                                                                  b"Subject: x\r\n\r\nthanks\r\n", "reply")])
+    assert [item.mail.order_name for item in await store.outbox_items()] == ["S00042"]
     await store.close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert "message_id" not in {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_message_id'").fetchone()[0] == 0
     conn.close()
 
 
 async def test_newer_schema_is_refused(backend: Backend) -> None:
     backend.set_schema_version(99)
     with pytest.raises(StoreUnavailable, match="newer"):
-        await Store.open(backend.url)
+        await open_store(backend.url)
 
 
 async def test_journal_without_claim_is_a_journal(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     message = make_message()
     entry = await store.journal(message, claim=False)
     assert entry.state == "received" and entry.raw == message.raw
@@ -324,7 +322,7 @@ async def test_journal_without_claim_is_a_journal(backend: Backend) -> None:
 
 
 async def test_entries_since_a_time_newest_first(backend: Backend) -> None:
-    store = await Store.open(backend.url)
+    store = await open_store(backend.url)
     old = await store.journal(make_message(1))
     await asyncio.sleep(0.01)  # received_at must differ between the two
     new = await store.journal(make_message(2))

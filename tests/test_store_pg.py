@@ -19,8 +19,8 @@ import pytest
 from test_store import make_message, reply_for
 
 from orderd.records import Envelope, Message
-from orderd.store import Store, StoreUnavailable
-from orderd.store_pg import PostgresStore
+from orderd.store import StoreUnavailable, open_store
+from orderd.store.postgres import PostgresStore
 
 if TYPE_CHECKING:
     from store_backends import PgDatabase
@@ -36,7 +36,7 @@ def with_params(url: str, **params: object) -> str:
 
 
 async def open_pg(url: str, **params: object) -> PostgresStore:
-    store = await Store.open(with_params(url, **params) if params else url)
+    store = await open_store(with_params(url, **params) if params else url)
     assert isinstance(store, PostgresStore)
     return store
 
@@ -50,24 +50,24 @@ def _free_port() -> int:
 async def test_unreachable_server_is_unavailable() -> None:
     port = _free_port()  # nothing listens there
     with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
-        await Store.open(f"postgresql://root@127.0.0.1:{port}/orderd?connect_timeout=2")
+        await open_store(f"postgresql://root@127.0.0.1:{port}/orderd?connect_timeout=2")
 
 
 async def test_missing_database_is_unavailable(pg_database: PgDatabase) -> None:
     base = pg_database.url.rsplit("/", 1)[0]
     with pytest.raises(StoreUnavailable, match="does not exist"):
-        await Store.open(f"{base}/orderd_no_such_database_here")
+        await open_store(f"{base}/orderd_no_such_database_here")
 
 
 async def test_bad_parameter_is_named(pg_database: PgDatabase) -> None:
     with pytest.raises(StoreUnavailable, match="claim_wait"):
-        await Store.open(with_params(pg_database.url, claim_wait="soon"))
+        await open_store(with_params(pg_database.url, claim_wait="soon"))
 
 
 async def test_password_is_not_in_error_messages() -> None:
     port = _free_port()
     with pytest.raises(StoreUnavailable) as caught:
-        await Store.open(f"postgresql://root:s3cret-pw@127.0.0.1:{port}/orderd?connect_timeout=2")
+        await open_store(f"postgresql://root:s3cret-pw@127.0.0.1:{port}/orderd?connect_timeout=2")
     assert "s3cret-pw" not in str(caught.value)
 
 
@@ -246,3 +246,24 @@ async def test_journal_without_claim_only_records(pg_database: PgDatabase) -> No
         await b.journal(second)
     await a.close()
     await b.close()
+
+
+async def test_version_1_schema_loses_the_outbox_message_id(pg_database: PgDatabase) -> None:
+    """Version 1 kept each sent mail's Message-ID (and an index on it); nothing read it, version 2 drops it."""
+    url = pg_database.new_schema()
+    store = await open_pg(url)
+    await store.close()
+    schema = url.rsplit("%3D", 1)[1]
+    with pg_database.connect(schema) as conn:
+        conn.execute("ALTER TABLE outbox ADD COLUMN message_id TEXT")
+        conn.execute("CREATE INDEX outbox_message_id ON outbox(message_id)")
+        conn.execute("UPDATE orderd_schema SET version = 1")
+    store = await open_pg(url)
+    await store.close()
+    with pg_database.connect(schema) as conn:
+        assert conn.execute("SELECT version FROM orderd_schema").fetchone()[0] == 2
+        columns = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'"
+                               " AND table_schema = %s", (schema,)).fetchall()
+        assert "message_id" not in {row[0] for row in columns}
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'outbox_message_id'"
+                            " AND schemaname = %s", (schema,)).fetchone()[0] == 0
