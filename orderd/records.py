@@ -196,7 +196,7 @@ class LineMention:
 @dataclass
 class Extraction:
     language: str
-    body_text: str
+    body_text: str  # the new text: quotes, signature and disclaimers cut
     lines: list[LineMention] = field(default_factory=list)
     client_order_ref: str | None = None
     commitment_date: date | None = None
@@ -214,6 +214,7 @@ class Extraction:
     trust: list[Reason] = field(default_factory=list)  # doubts about the sender (lookalike domain, new bank…)
     unread: list[str] = field(default_factory=list)  # item lines whose number or product was not read
     doubts: list[Reason] = field(default_factory=list)  # what reading found contradictory (body vs attachment)
+    full_text: str = ""  # the whole body as text, signature and quotes included (who the sender claims to be)
 
 
 @dataclass

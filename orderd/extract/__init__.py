@@ -27,7 +27,7 @@ from orderd.extract.quantities import read_quantity_context
 from orderd.extract.refs import find_reference, subject_reference
 from orderd.extract.roles import unread_numbers
 from orderd.extract.text import clean_body, split_inline_forward
-from orderd.records import Extraction, LineMention, Message
+from orderd.records import Attachment, Extraction, LineMention, Message
 
 __all__ = ["extract", "warm"]
 
@@ -107,7 +107,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         findings.append("asks about products without ordering them")
     intent = read_intent(cleaned, subject, has_lines=any(m.qty for m in lines),
                          lines_only=_lines_only(prose, lines), order_document=bool(att_lines),
-                         calendar=_has_calendar(message))
+                         calendar=_has_calendar(message, attachments))
     if asked and (intent.kind == "rfq" or intent.ordering) and intent.kind not in ("change", "cancel"):
         # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
         asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)
@@ -132,6 +132,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         intent_evidence=intent.evidence,
         ordering=intent.ordering,
         date_doubt=date_doubt,
+        full_text=body.text[:20_000],
     )
 
 
@@ -166,9 +167,9 @@ def _lines_only(prose: str, lines: list[LineMention]) -> bool:
     return len(other) <= 1
 
 
-def _has_calendar(message: Message) -> bool:
-    return any(part.get_content_type() == "text/calendar" or (part.get_filename() or "").lower().endswith(".ics")
-               for part in message.parsed.walk())
+def _has_calendar(message: Message, attachments: list[Attachment]) -> bool:
+    return any(a.content_type == "text/calendar" or a.filename.lower().endswith(".ics") for a in attachments) or \
+        any(part.get_content_type() == "text/calendar" for part in message.parsed.walk())
 
 
 def _strip_subject_prefixes(subject: str) -> str:

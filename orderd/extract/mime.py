@@ -127,8 +127,9 @@ def _walk(part: Message, body: Body, texts: list[tuple[str, bool]]) -> None:
         return
     if ctype == "text/plain":
         text = decode_part(part)
-        if (part.get_param("format") or "").lower() == "flowed":
-            text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
+        params = {k.lower(): v.lower() for k, v in part.get_params() or [] if isinstance(v, str)}
+        if params.get("format") == "flowed":
+            text = unflow(text, params.get("delsp") == "yes")
         texts.append((text, False))
     elif ctype == "text/html":
         texts.append((html_to_text(decode_part(part)), True))

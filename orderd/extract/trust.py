@@ -155,7 +155,7 @@ def trust_reasons(message: Message, extraction: Extraction, catalog: Catalog,
     if imitated:
         reasons.append(Reason("sender_lookalike", f"sender domain {domain} imitates {imitated}"))
     elif org not in known:
-        text = fold(f"{message.sender_name}\n{extraction.body_text}\n{_signature_text(message)}")
+        text = fold(f"{message.sender_name}\n{extraction.full_text[:4000]}")
         claimed = _claimed_identity(sender.rpartition("@")[0], text, catalog)
         if claimed:
             where = "a free-mail address" if org in FREE_MAIL else domain
@@ -168,12 +168,3 @@ def trust_reasons(message: Message, extraction: Extraction, catalog: Catalog,
         if _NEW_BANK.search(extraction.body_text):
             reasons.append(Reason("new_bank_details", "mentions new bank details"))
     return reasons
-
-
-def _signature_text(message: Message) -> str:
-    """The plain text of the mail including its signature (the new text has it cut), first 4 000 chars."""
-    try:
-        part = message.parsed.get_body(preferencelist=("plain", "html"))
-        return (part.get_content() if part is not None else "")[:4000]
-    except Exception:  # a broken body part: no signature to read
-        return ""
