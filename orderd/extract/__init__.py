@@ -17,7 +17,7 @@ from email.utils import getaddresses
 from orderd.catalog import Catalog
 from orderd.extract.attachments import read_attachment
 from orderd.extract.dates import delivery_date, parse_date_in
-from orderd.extract.intent import read_intent
+from orderd.extract.intent import ordering_words, read_intent
 from orderd.extract.language import SUPPORTED, detect
 from orderd.extract.lines import count_packs, text_mentions, unwrap
 from orderd.extract.mime import Body, read_body
@@ -31,13 +31,6 @@ from orderd.records import Attachment, Extraction, LineMention, Message
 
 __all__ = ["extract", "warm"]
 
-_INTENT = re.compile(
-    r"\b(order\w*|please (?:send|supply|deliver|ship|book|provide|dispatch)|we need|we'd like|we would like|"
-    r"we require|require|purchase|po\b|kindly|commande\w*|commander|livrer|merci de|besoin|veuillez|"
-    r"bestell\w*|liefern|benötigen|benoetigen|brauchen|bitte|pedido|necesitamos|enviar|solicit\w*|"
-    r"compra|quisiéramos|quisieramos|nos gustaría)\b",
-    re.I,
-)
 _QUESTION = re.compile(
     r"\?|\b(do you have|could you (?:tell|let me know|send (?:us|me) (?:a )?(?:quote|price|catalog))|"
     r"price list|quotation for|quote for|avez-vous|pourriez-vous|haben sie|könnten sie|tienen|podrían)\b",
@@ -66,10 +59,8 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
     hint = known.lang.split("_")[0] if known else None
     lang = detect(f"{subject}\n{cleaned}", hint)
     rules_lang = lang if lang in SUPPORTED else (hint if hint in SUPPORTED else "en")
-    intent = bool(_INTENT.search(cleaned) or _INTENT.search(subject))
-
     prose = unwrap(cleaned)  # wrapped sentences as one line each: item and quantity stay together
-    lines, asked = text_mentions(prose, index, rules_lang, "body", intent)
+    lines, asked = text_mentions(prose, index, rules_lang, "body", ordering_words(cleaned, subject))
     att_texts: list[str] = []
     att_lines: list[LineMention] = []
     for att in attachments:
@@ -92,6 +83,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         date_doubt = "different delivery dates on the lines: " + ", ".join(d.isoformat() for d in row_dates)
     elif row_dates and when is None:
         when = row_dates[0]
+
     def is_product(ref: str) -> bool:  # "order DC-1001", "réf. DC-1007" name a product, not a PO
         return code_key(ref) in index.code_by_key or ref in index.barcodes
 
@@ -112,9 +104,10 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
         asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)
         known = {(m.product_text, m.qty) for m in lines}
-        lines += [m for m in asked_lines if m.qty is not None and (m.product_text, m.qty) not in known]
-        for mention in lines:
+        added = [m for m in asked_lines if m.qty is not None and (m.product_text, m.qty) not in known]
+        for mention in added:
             read_quantity_context(mention, rules_lang)
+        lines += added
         is_question = False
     return Extraction(
         language=lang,

@@ -126,6 +126,12 @@ _STRONG_ORDER = _alt(
 )
 
 
+def ordering_words(new_text: str, subject: str) -> bool:
+    """Any word of ordering in the new text or the subject (then a product named without a quantity is
+    still an order line, to be asked about)."""
+    return bool(_ORDER.search(fold(new_text)) or _ORDER.search(fold(subject)))
+
+
 def _first(pattern: re.Pattern[str], text: str) -> str:
     m = pattern.search(text)
     return m.group(0) if m else ""
