@@ -29,9 +29,17 @@ _ES_TENS = {20: "veinte", 30: "treinta", 40: "cuarenta", 50: "cincuenta", 60: "s
             80: "ochenta", 90: "noventa"}
 
 
+_FOLDED: dict[int, str] = {}  # non-ASCII character → its base letter, filled as characters are met
+
+
 def fold(text: str) -> str:
     """Lowercase without accents, same length as the input (offsets stay valid)."""
-    return "".join(unicodedata.normalize("NFKD", c)[0] if ord(c) > 127 else c for c in text).lower()
+    if text.isascii():
+        return text.lower()
+    for c in set(text):
+        if ord(c) > 127 and ord(c) not in _FOLDED:
+            _FOLDED[ord(c)] = unicodedata.normalize("NFKD", c)[0]
+    return text.translate(_FOLDED).lower()
 
 
 def _compose(units: list[str], tens: dict[int, str], joiners: tuple[str, ...]) -> dict[str, int]:
