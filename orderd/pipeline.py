@@ -27,7 +27,8 @@ import structlog
 
 from orderd import metrics
 from orderd.classify import is_robot_address
-from orderd.config import Config, is_own_address
+from orderd.config import Config, internal_domains, is_own_address
+from orderd.extract import is_internal
 from orderd.intake_result import IntakeResult, IntakeStatus
 from orderd.odoo import orders as odoo_orders
 from orderd.odoo.catalog import CatalogCache
@@ -37,6 +38,7 @@ from orderd.records import (
     Envelope,
     Message,
     OrderLine,
+    ThreadRef,
     Verdict,
 )
 from orderd.reply import (
@@ -281,8 +283,19 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         # that order is resumed, never created twice (promise 2).
         existing = await odoo_orders.find_order_by_key(services.odoo, message.key)
 
+    not_theirs: str | None = None
     if understood.thread.order_ref and existing is None:
-        return await _about_existing_order(understood, services, timings), timings
+        with stage("thread", timings):
+            found = await odoo_orders.find_order_by_name(services.odoo, understood.thread.order_ref)
+            owner = found is not None and await _refers_to_own_order(understood, found.partner_id, cfg, services)
+        if found is not None and owner:
+            return await _about_existing_order(understood, services, timings, found), timings
+        # A reference to an order that does not exist or is not the sender's: the mail is read as a new
+        # one, and nothing is posted on that order or said about it (order numbers can be walked).
+        not_theirs = f"names {understood.thread.order_ref}, which is not an order of this sender's"
+        log.warning("foreign_order_reference", order=understood.thread.order_ref,
+                    sender=understood.customer_email)
+        understood.thread = ThreadRef()
 
     verdict_without_stock = _decide(understood, None, cfg)
     if verdict_without_stock.decision == "not_order":
@@ -354,9 +367,10 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         if verdict.decision != "order":
             await odoo_orders.schedule_review(services.odoo, order.id, "Review order received by email",
                                               "\n".join(verdict.reasons))
+    notes = [*verdict.reasons, *([not_theirs] if not_theirs else [])]
     if withheld:
-        return Outcome(verdict.decision, [*verdict.reasons, withheld], order.id, order.name), timings
-    return Outcome(verdict.decision, verdict.reasons, order.id, order.name, [reply]), timings
+        return Outcome(verdict.decision, [*notes, withheld], order.id, order.name), timings
+    return Outcome(verdict.decision, notes, order.id, order.name, [reply]), timings
 
 
 async def _reply(understood: Understanding, ctx: ReplyContext, categories: list[str],
@@ -422,8 +436,17 @@ async def _note_on_order(understood: Understanding, services: Services, timings:
 _YES = ("yes", "y", "true", "1", "oui", "ja", "si", "sí")
 
 
+async def _refers_to_own_order(understood: Understanding, order_partner_id: int, cfg: Config,
+                               services: Services) -> bool:
+    """The sender may speak about this order: a colleague of ours, or someone of the order's own company."""
+    if is_internal(understood.message.sender_email, internal_domains(cfg)):
+        return True
+    sender_company = await odoo_orders.commercial_partner_of(services.odoo, understood.customer_email)
+    return sender_company is not None and sender_company == order_partner_id
+
+
 async def _about_existing_order(understood: Understanding, services: Services,
-                                timings: dict[str, float]) -> Outcome:
+                                timings: dict[str, float], found: odoo_orders.PlacedOrder) -> Outcome:
     """A message about an order (its reference in the subject, or a reply to our answer).
 
     A cancellation asked by the order's own customer is carried out while the order is still a
@@ -439,19 +462,12 @@ async def _about_existing_order(understood: Understanding, services: Services,
     if commands:
         reasons.append("commands: " + ", ".join(commands))
     with stage("write", timings):
-        found = await odoo_orders.find_order_by_name(services.odoo, order_ref)
-        if found is None:
-            reasons.append(f"{order_ref} not found in Odoo")
-            return Outcome("needs_review", reasons, outgoing=[_forward(message, cfg, "; ".join(reasons))])
         wants_cancel = any(c.split(":", 1)[0] == "cancel" and c.split(":", 1)[1].strip().lower() in _YES
                            for c in commands)
-        entitled = False
-        if commands:
-            sender_company = await odoo_orders.commercial_partner_of(services.odoo, understood.customer_email)
-            entitled = (sender_company is not None and sender_company == found.partner_id
-                        and understood.classification.authenticated is not False)
-            if not entitled:
-                reasons.append("commands ignored: the sender is not this order's customer")
+        # The sender's claim on the order was checked before; commands also need an authenticated sender.
+        entitled = bool(commands) and understood.classification.authenticated is not False
+        if commands and not entitled:
+            reasons.append("commands ignored: the sender is not authenticated")
         cancelled = wants_cancel and entitled and found.state in ("draft", "sent")
         if cancelled:
             await odoo_orders.cancel_order(services.odoo, found.id)
