@@ -6,11 +6,17 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from orderd import config as config_mod
 from orderd import log as log_mod
+
+if TYPE_CHECKING:  # the commands import what they use when they run: `orderd --help` stays fast
+    from orderd.catalog import Catalog
+    from orderd.records import Message
+    from orderd.understand import Reading
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="dry run of classify + extract + resolve; one JSON object per file")
     p.add_argument("files", nargs="+", metavar="FILE.eml")
-    p.add_argument("--catalog", default="fixtures/catalog.json")
+    p.add_argument("--catalog", help="a catalog file (its on-hand figures are the stock); default: the Odoo "
+                   "--config names, or fixtures/catalog.json without a --config")
     p.add_argument("--config", help="judge under this configuration, exactly as `orderd serve` would")
     p.add_argument("--now", help="ISO-8601 date-time of judging (past dates), and for relative dates when a "
                    "message has no Date header")
@@ -122,13 +129,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _parse(args: argparse.Namespace) -> int:
     from orderd.catalog import Catalog, CatalogError
+    from orderd.odoo.client import OdooUnavailable
     from orderd.records import Message
-    from orderd.report import dry_run_verdict, parse_report
-    from orderd.understand import Reading, understand
+    from orderd.understand import Reading
 
     try:
-        catalog = Catalog.from_file(args.catalog)
         cfg = config_mod.load(args.config)
+        # Without --catalog, a configuration names the Odoo to read the catalog and stock from; without
+        # either, the repository's fixture catalog (the demo's) is used.
+        catalog_file = args.catalog or (None if args.config else "fixtures/catalog.json")
+        catalog = Catalog.from_file(catalog_file) if catalog_file else None
     except (CatalogError, config_mod.ConfigError) as exc:
         print(f"orderd parse: {exc}", file=sys.stderr)
         return 2
@@ -142,6 +152,7 @@ def _parse(args: argparse.Namespace) -> int:
             return 2
         if now.tzinfo is None:
             now = now.astimezone()
+    messages: list[tuple[str, Message]] = []
     status = 0
     for name in args.files:
         try:
@@ -153,10 +164,48 @@ def _parse(args: argparse.Namespace) -> int:
         message = Message.from_bytes(raw)
         if message.date is None and now is not None:
             message.date = now
-        understood = understand(message, catalog, reading)
-        verdict = dry_run_verdict(understood, catalog, reading, today=(now or datetime.now().astimezone()).date())
-        print(json.dumps(parse_report(name, understood, verdict, catalog), ensure_ascii=False))
+        messages.append((name, message))
+    today = (now or datetime.now().astimezone()).date()
+    try:
+        reports = asyncio.run(_parse_reports(messages, catalog, cfg, reading, today))
+    except OdooUnavailable as exc:
+        print(f"orderd parse: Odoo at {cfg.odoo.url}: {exc}", file=sys.stderr)
+        return 2
+    for report in reports:
+        print(json.dumps(report, ensure_ascii=False))
     return status
+
+
+async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog | None, cfg: config_mod.Config,
+                         reading: Reading, today: date) -> list[dict[str, Any]]:
+    """Each message judged as serve judges it: against the catalog file (its on-hand figures as stock),
+    or against Odoo (its catalog cache, and free stock read for the lines) when no file is given."""
+    from orderd.odoo.catalog import CatalogCache
+    from orderd.odoo.client import OdooClient
+    from orderd.odoo.orders import free_qty
+    from orderd.report import dry_run_verdict, parse_report
+    from orderd.understand import understand
+
+    client = None
+    if catalog is None:
+        client = OdooClient(cfg.odoo)
+        catalog = await CatalogCache(client, refresh_seconds=0).get()
+    try:
+        reports = []
+        for name, message in messages:
+            understood = understand(message, catalog, reading)
+            stock = None
+            if client is not None:
+                ids = {ln.product.id: ln.product.default_code for ln in understood.lines
+                       if ln.product and ln.product.id}
+                by_id = await free_qty(client, list(ids), cfg.odoo.warehouse_id)
+                stock = {code: by_id.get(pid, 0.0) for pid, code in ids.items()}
+            verdict = dry_run_verdict(understood, catalog, reading, today=today, stock=stock)
+            reports.append(parse_report(name, understood, verdict, catalog))
+        return reports
+    finally:
+        if client is not None:
+            await client.close()
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -11,9 +11,10 @@ from orderd.understand import Reading, Understanding, customer_known, judge
 
 
 def dry_run_verdict(understood: Understanding, catalog: Catalog, reading: Reading | None = None, *,
-                    today: date | None = None) -> Verdict:
-    """Judge as the live pipeline would, with the catalog file's on-hand figures as the stock."""
-    return judge(understood, dict(catalog.qty_on_hand), reading, today=today,
+                    today: date | None = None, stock: dict[str, float] | None = None) -> Verdict:
+    """Judge as the live pipeline would; stock: free quantity by code (default: the catalog file's
+    on-hand figures)."""
+    return judge(understood, dict(catalog.qty_on_hand) if stock is None else stock, reading, today=today,
                  customer_known=customer_known(understood, catalog))
 
 

@@ -109,3 +109,20 @@ async def test_serve_knows_customers_and_names_from_odoo(orderd: App, odoo_sim: 
                                                                sender="j.weber@hartmann-pumpen.de"),
                                  sender="j.weber@hartmann-pumpen.de")
     assert code == 250 and "(order)" in text, text
+
+
+async def test_parse_reads_catalog_and_stock_from_the_odoo_its_config_names(odoo_sim: RunningSim,
+                                                                              tmp_path: Path) -> None:
+    mail = tmp_path / "order.eml"
+    mail.write_bytes(order_email("Bitte liefern Sie 5 Stk Pumpenlaufrad aus Messing und 9 Stk DC-1014.",
+                                 sender="j.weber@hartmann-pumpen.de"))
+    config = tmp_path / "orderd.toml"
+    config.write_text(CONFIG_TOML + f'[odoo]\nurl = "{odoo_sim.url}"\n')
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "orderd.cli", "parse", str(mail), "--config",
+                                                str(config), stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    report = json.loads(out)
+    assert [(ln["default_code"], ln["qty"]) for ln in report["lines"]] == [("DC-1004", 5), ("DC-1014", 9)]
+    assert report["decision"] == "needs_review" and report["reasons"] == ["DC-1014: 9 requested, 5 available"]
