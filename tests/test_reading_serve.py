@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 from conftest import CATALOG, odoo_search_read, order_email, smtp_send
 
 from orderd.app import App
@@ -126,3 +128,16 @@ async def test_parse_reads_catalog_and_stock_from_the_odoo_its_config_names(odoo
     report = json.loads(out)
     assert [(ln["default_code"], ln["qty"]) for ln in report["lines"]] == [("DC-1004", 5), ("DC-1014", 9)]
     assert report["decision"] == "needs_review" and report["reasons"] == ["DC-1014: 9 requested, 5 available"]
+
+
+async def test_gate_reasons_are_counted_in_metrics(orderd: App) -> None:
+    async def counted() -> float:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{orderd.http_port}/metrics") as resp:
+            body = await resp.text()
+        found = re.search(r'^orderd_gate_reasons_total\{reason="qty_range"\} ([0-9.]+)$', body, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    before = await counted()
+    code, text = await smtp_send(orderd.smtp_port, order_email("Please deliver 10-12 x DC-1004."))
+    assert code == 250 and "(needs_review)" in text, text
+    assert await counted() == before + 1
