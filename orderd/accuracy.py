@@ -45,7 +45,7 @@ FLOORS = {
     "blind/w2-numbers": 0.62,
     "blind/w3-intent": 0.72,
     "blind/w4-documents": 0.46,
-    "blind/w5-threads": 0.57,
+    "blind/w5-threads": 0.6,
     "blind/w6-buyers": 0.64,
 }
 EXACT_MATCH_FLOOR = FLOORS["emails"]
