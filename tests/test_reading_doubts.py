@@ -138,3 +138,15 @@ def test_the_new_text_reference_beats_the_subject_and_product_codes(catalog: Cat
                    subject="RE: Bestellung 4500012345 (réf. DC-1007)", sender="customer2@example.com")
     _, _, understood = verdict_of(message, catalog)
     assert understood.extraction.client_order_ref == "BC-DUV-2611-07"
+
+
+@pytest.mark.parametrize(("body", "sender", "qty"), [
+    ("Bitte liefern Sie 3 VE Ventilgriff aus Zink (DC-1018) à 50 Stück = 150 Stück.", "j.weber@hartmann-pumpen.de",
+     150.0),
+    ("Merci de livrer 2 cartons de dissipateurs thermiques en aluminium (soit 24 pièces).", "customer2@example.com",
+     24.0),
+])
+def test_a_restated_total_settles_the_quantity(catalog: Catalog, body: str, sender: str, qty: float) -> None:
+    got, codes, understood = verdict_of(mail(body, sender=sender), catalog)
+    assert [ln.mention.qty for ln in understood.lines] == [qty]
+    assert got == "order", codes

@@ -522,6 +522,10 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
         a0, a1 = item[0].start - r0, item[-1].end - r0
         cands = find_candidates(region, lang, [(s - r0, e - r0) for s, e in blocked], (a0, a1))
         qty, unit, conf = pick_quantity(cands, (a0, a1))
+        total = restated_total(region, lang)
+        if total is not None and conf < 1.0 and _consistent_total(total, [c.value for c in cands]):
+            # "3 VE à 50 Stück = 150 Stück", "2 cartons (soit 24 pièces)": the customer's own total settles it
+            qty, unit, conf = total, "Units", 1.0
         if qty is None and not order_intent:
             continue
         mentions.append(LineMention(text=stripped, product_text=product_text, qty=qty, uom=unit,
@@ -530,6 +534,23 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
         extra.text = stripped
         mentions.append(extra)
     return mentions, False
+
+
+_RESTATED = re.compile(
+    r"(?:=|\bsoit\b|\bi\.\s?e\.|\bthat is\b|\bthat's\b|\binsgesamt\b|\balso\b|\bes decir\b|\ben total\b|"
+    r"\bin total\b|\bgesamt\b|\bc'est-[àa]-dire\b)\s*:?\s*(\d[\d.,' ]*?)\s*"
+    r"(?:pcs|pieces|units|st[üu]ck|stk|pi[èe]ces|unit[ée]s|unidades|uds|pz)\b", re.I)
+
+
+def restated_total(text: str, lang: str) -> float | None:
+    """A total in units the customer restates after the item ("= 150 Stück", "soit 24 pièces")."""
+    m = _RESTATED.search(text)
+    return parse_number(m.group(1).strip(), lang) if m else None
+
+
+def _consistent_total(total: float, values: list[float]) -> bool:
+    """The total is one of the numbers read, or the product of two of them (packs × size)."""
+    return total in values or any(a * b == total for i, a in enumerate(values) for b in values[i + 1:])
 
 
 def _generic_mentions(line: str, lang: str, source: str, index: CatalogIndex | None = None) -> list[LineMention]:
