@@ -30,7 +30,9 @@ def classify(message: Message, *, trusted_authserv_ids: tuple[str, ...] = (),
     """own_addresses: orderd's own addresses (and `@domain`s), lower case; mail from them is a loop."""
     authenticated = authentication_verdict(message, trusted_authserv_ids)
     kind, reason = _kind(message, own_addresses)
-    return Classification(kind=kind, reason=reason, authenticated=authenticated)
+    machine_made = message.header("Auto-Submitted").strip().lower().startswith("auto-generated")
+    return Classification(kind=kind, reason=reason, authenticated=authenticated,
+                          machine_made=machine_made and kind == "candidate")
 
 
 # Caps on MIME structure: real orders have a handful of parts; a bomb of nested multiparts is an attack
@@ -59,7 +61,9 @@ def _kind(message: Message, own_addresses: tuple[str, ...] = ()) -> tuple[str, s
         if address and (address in own_addresses or "@" + address.rpartition("@")[2] in own_addresses):
             return "loop", f"sent from orderd's own address {address}"
     auto_submitted = message.header("Auto-Submitted").strip().lower()
-    if auto_submitted and auto_submitted != "no":
+    if auto_submitted and auto_submitted != "no" and not auto_submitted.startswith("auto-generated"):
+        # auto-replied (and the like): a robot answering; auto-generated mail (an ERP's purchase order,
+        # an EDI or portal message) is read like any other, and never answered (classify's caller)
         return "auto_reply", f"Auto-Submitted: {auto_submitted}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
         if message.header(name):

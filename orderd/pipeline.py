@@ -390,6 +390,8 @@ async def _reply(understood: Understanding, ctx: ReplyContext, categories: list[
         return reply, f"no reply: {to_addr} is orderd's own address"
     if not to_addr or is_robot_address(to_addr):
         return reply, f"no reply: {to_addr or 'no address'} does not take replies"
+    if not understood.classification.answerable:
+        return reply, "no reply: the mail was machine-generated (Auto-Submitted), and machines are not answered"
     cap = cfg.policy.max_replies_per_hour
     if cap:
         recent = await services.store.replies_sent_to(to_addr, utcnow() - timedelta(hours=1))

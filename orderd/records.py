@@ -154,11 +154,14 @@ class Classification:
     kind: Literal["candidate", "auto_reply", "bounce", "list", "loop", "quarantine"]
     reason: str = ""
     authenticated: bool | None = None  # None: no verdict available
+    # Auto-Submitted: auto-generated: an ERP, a portal or an EDI system sent it. It may well be an order,
+    # but no automatic answer goes back to a machine (RFC 3834).
+    machine_made: bool = False
 
     @property
     def answerable(self) -> bool:
         """Only mail from people may be answered automatically (RFC 3834)."""
-        return self.kind == "candidate"
+        return self.kind == "candidate" and not self.machine_made
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ def test_auto_submitted_is_an_auto_reply() -> None:
     assert not result.answerable
 
 
+def test_auto_generated_mail_is_read_but_never_answered() -> None:
+    """An ERP's or a portal's purchase order carries Auto-Submitted: auto-generated (RFC 3834)."""
+    result = classify(_message("From: sap-po@buyer.example\nSubject: Purchase order 4500012345\n"
+                               "Auto-Submitted: auto-generated"))
+    assert result.kind == "candidate" and result.machine_made
+    assert not result.answerable
+
+
 def test_auto_submitted_no_is_a_person() -> None:
     assert classify(_message("From: buyer@example.com\nSubject: Order\nAuto-Submitted: no")).kind == "candidate"
 

@@ -16,6 +16,7 @@ from conftest import CATALOG, odoo_search_read, order_email, smtp_send
 from orderd.app import App
 from orderd.config import Config
 from orderd.odoosim import RunningSim
+from orderd.sink import RunningSink
 
 POLICY = {"new_customers": "review", "internal_domains": ["mycompany.test", "partner-office.test"]}
 CONFIG_TOML = """
@@ -141,3 +142,17 @@ async def test_gate_reasons_are_counted_in_metrics(orderd: App) -> None:
     code, text = await smtp_send(orderd.smtp_port, order_email("Please deliver 10-12 x DC-1004."))
     assert code == 250 and "(needs_review)" in text, text
     assert await counted() == before + 1
+
+
+async def test_an_erp_purchase_order_is_read_and_never_answered(orderd: App, relay: RunningSink) -> None:
+    """Auto-Submitted: auto-generated (an ERP, a portal, EDI) may be an order; a machine gets no answer."""
+    raw = order_email("Purchase order 4500012345\n\nPlease supply 5 x DC-1004.\n",
+                      sender="sap-po@northwind-tools.co.uk", subject="Purchase order 4500012345",
+                      Auto_Submitted="auto-generated")
+    code, text = await smtp_send(orderd.smtp_port, raw, sender="sap-po@northwind-tools.co.uk")
+    assert code == 250 and "(order)" in text, text
+    for _ in range(100):
+        if not await orderd.store.outbox_items(state="pending"):
+            break
+        await asyncio.sleep(0.05)
+    assert not [data for _env, data in relay.messages if b"sap-po@northwind-tools.co.uk" in data]
