@@ -150,3 +150,19 @@ def test_a_restated_total_settles_the_quantity(catalog: Catalog, body: str, send
     got, codes, understood = verdict_of(mail(body, sender=sender), catalog)
     assert [ln.mention.qty for ln in understood.lines] == [qty]
     assert got == "order", codes
+
+
+@pytest.mark.parametrize(("body", "subject"), [
+    ("Thanks - confirmation received, all looks fine.", "RE: Order confirmation S00431 - your ref. NW-PO-44817"),
+    ("Gracias, recibido.", "Re: Confirmación de pedido SO-2026-0457 / su pedido nº 118"),
+    ("Nous accusons réception de votre livraison BL 26-11873 du 24/11. Réception conforme.", "Avis de réception"),
+])
+def test_acknowledgements_are_not_orders(catalog: Catalog, body: str, subject: str) -> None:
+    got, codes, _ = verdict_of(mail(body, subject), catalog)
+    assert got == "not_order", codes
+
+
+def test_asking_us_to_acknowledge_an_order_is_still_an_order(catalog: Catalog) -> None:
+    got, codes, _ = verdict_of(mail("Merci de livrer 5 DC-1004 et de nous accuser réception de la commande.",
+                                    sender="customer2@example.com"), catalog)
+    assert got == "order", codes

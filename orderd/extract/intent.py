@@ -85,6 +85,10 @@ _RFQ = _alt(
 _NOTIFICATION = _alt(
     r"thank(?:s| you) for (?:your |the )?(?:order )?confirmation", r"(?:thanks|thank you),? (?:well |duly )?received",
     r"(?:well|duly|safely) received", r"received (?:your|the) (?:order )?confirmation",
+    r"confirmation received", r"received,? thank(?:s| you)", r"gracias,? recibid[oa]", r"recibid[oa],? gracias",
+    r"accusons (?:bonne )?r[ée]ception", r"r[ée]ception conforme", r"bien re[çc]u,? merci", r"merci,? bien re[çc]u",
+    r"(?:wir )?best[äa]tigen (?:ihnen )?den (?:erhalt|empfang)", r"empfang best[äa]tigt",
+    r"(?:danke,? )?(?:dankend )?erhalten,? danke", r"goods received",
     r"(?:ware|lieferung|sendung|auftragsbestatigung|bestatigung) (?:\w+ )?(?:dankend |vollstandig |gut )?erhalten",
     r"hemos recibido (?:el|la|los|las|su|vuestr\w*) (?:confirmaci\w*|mercanc\w*|pedido|entrega|material)",
     r"nous avons bien recu (?:la|votre|vos|les) (?:confirmation|marchandise|livraison|colis)",
