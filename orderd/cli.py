@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # the commands import what they use when they run: `orderd --
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["odoosim"]:  # the simulator owns its own flags
-        from orderd.odoosim import main as odoosim_main
-
+        try:
+            from odoosim import main as odoosim_main
+        except ModuleNotFoundError as exc:
+            return _without_simulator("odoosim", exc)
         return odoosim_main(argv[1:])
     # Logs go to stderr, warnings and worse only, unless `serve` configures otherwise: stdout is for
     # the command's own output (parse prints JSON there).
@@ -118,8 +120,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _without_simulator(command: str, exc: ModuleNotFoundError) -> int:
+    if exc.name != "odoosim":
+        raise exc
+    # The simulator is a development tool beside orderd, not part of its wheel.
+    print(f"orderd {command}: needs the Odoo simulator (the odoosim package), which comes with a development"
+          " install of orderd's repository (`make venv`, or `pip install -e .` there), not with the orderd wheel",
+          file=sys.stderr)
+    return 2
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from orderd.demo import run_demo
+    try:
+        from orderd.demo import run_demo
+    except ModuleNotFoundError as exc:
+        return _without_simulator("demo", exc)
 
     return asyncio.run(run_demo(
         catalog=Path(args.catalog), emails=Path(args.emails), once=args.once, smtp_port=args.smtp_port,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import aiosmtplib
 
+import odoosim
 from orderd import config as config_mod
 from orderd import log as log_mod
-from orderd import odoosim
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.records import Message

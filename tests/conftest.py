@@ -18,8 +18,8 @@ import aiosmtplib
 import odoorpc
 import pytest
 
+import odoosim
 from orderd import config as config_mod
-from orderd import odoosim
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.config import Config

@@ -19,9 +19,9 @@ import odoorpc
 import pytest
 import pytest_asyncio
 
+from odoosim import OdooSim, RunningSim, start
+from odoosim.threaded import ThreadedSim, connect
 from orderd.catalog import Catalog
-from orderd.odoosim import OdooSim, RunningSim, start
-from orderd.odoosim.threaded import ThreadedSim, connect
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "catalog.json"
 

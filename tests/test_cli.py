@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import ROOT, _free_port_pair
 
-from orderd.odoosim import RunningSim
+from odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process, wait_for
 
-from orderd.odoosim import RunningSim
+from odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

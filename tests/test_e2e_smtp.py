@@ -9,9 +9,9 @@ from email.message import Message as EmailMessageType
 import pytest
 from conftest import ORDER_ADDRESS, odoo_search_read, order_email, smtp_send, wait_for
 
+from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 ORDER_FIELDS = ["name", "state", "partner_id", "client_order_ref", "commitment_date", "order_line", "origin"]

@@ -13,9 +13,9 @@ import aiosmtplib
 import pytest
 from conftest import odoo_search_read, order_email, smtp_send
 
+from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

@@ -9,8 +9,8 @@ from email import message_from_bytes
 
 from conftest import odoo_search_read, order_email, smtp_send
 
+from odoosim import RunningSim
 from orderd.app import App
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

@@ -17,12 +17,12 @@ from conftest import CATALOG, _free_port_pair, odoo_search_read, order_email, sm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import odoosim
+from odoosim import RunningSim
 from orderd import config as config_mod
-from orderd import odoosim
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.config import Config
-from orderd.odoosim import RunningSim
 from orderd.sink import start_sink
 
 

@@ -1,6 +1,6 @@
 """The Odoo client, catalog cache and order operations, over HTTP JSON-RPC against the simulator.
 
-Nothing is mocked: odoorpc talks to orderd.odoosim on a loopback port, faults are injected in the
+Nothing is mocked: odoorpc talks to odoosim on a loopback port, faults are injected in the
 simulator, and results are checked by reading back through the same wire.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
+from odoosim import OdooSim, start
 from orderd.catalog import Catalog
 from orderd.config import OdooConfig
 from orderd.metrics import REGISTRY, rpc_calls_for_message
 from orderd.odoo import orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooError, OdooUnavailable
-from orderd.odoosim import OdooSim, start
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog.json"
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from odoosim import OdooSim
+from odoosim.threaded import ThreadedSim
 from orderd.catalog import Catalog
-from orderd.odoosim import OdooSim
-from orderd.odoosim.threaded import ThreadedSim
 
 # The recorded exchanges are committed with the tests (tests/wire/README.md says where they come from).
 WIRE_DIR = Path(__file__).resolve().parent / "wire"

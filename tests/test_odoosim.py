@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ from typing import Any
 import odoorpc
 import pytest
 
-from orderd.odoosim import OdooSim, RunningSim
-from orderd.odoosim.threaded import ThreadedSim, connect
+from odoosim import OdooSim, RunningSim
+from odoosim.threaded import ThreadedSim, connect
 
 pytest_plugins = ["odoosim_fixtures"]  # the shared fixtures: odoosim, odoo_rpc, odoosim_factory, ...
 
@@ -381,7 +382,7 @@ def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
     catalog = Path(__file__).resolve().parents[1] / "fixtures" / "catalog.json"
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "orderd.odoosim", "--catalog", str(catalog), "--listen", "127.0.0.1:0",
+        [sys.executable, "-m", "odoosim", "--catalog", str(catalog), "--listen", "127.0.0.1:0",
          "--state", str(state), "--db", "shop", "--password", "s3cret"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -400,3 +401,16 @@ def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert "From the CLI" in state.read_text(encoding="utf-8")
+
+
+def test_the_simulator_is_not_shipped_in_the_orderd_wheel(tmp_path: Path) -> None:
+    """The demo and the tests import odoosim from a development install; the built wheel holds orderd only."""
+    root = Path(__file__).resolve().parents[1]
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
+                            str(tmp_path), str(root)], capture_output=True, text=True, timeout=240)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = tmp_path.glob("orderd-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert "orderd/cli.py" in names and "orderd/store/rows.py" in names
+    assert not [name for name in names if name.startswith("odoosim/") or "/odoosim/" in name]

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from conftest import ORDER_ADDRESS, odoo_search_read, order_email, smtp_send
 
+from odoosim import RunningSim
 from orderd.app import App
-from orderd.odoosim import RunningSim
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "postfix"

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 from conftest import CATALOG, odoo_search_read, order_email, smtp_send
 
+from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 POLICY = {"new_customers": "review", "internal_domains": ["mycompany.test", "partner-office.test"]}

@@ -26,10 +26,10 @@ import aiosmtplib
 import pytest
 from conftest import ORDER_ADDRESS, ROOT, odoo_search_read, order_email, smtp_send, wait_for
 
+from odoosim import RunningSim
 from orderd import config as config_mod
 from orderd.app import App
 from orderd.config import Config, ConfigError
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 CUSTOMERS = {  # address → (display name, the language of its partner in fixtures/catalog.json)

@@ -9,7 +9,7 @@ import sys
 
 from conftest import CATALOG, odoo_connect, odoo_search_read
 
-from orderd import odoosim
+import odoosim
 from orderd.catalog import Catalog
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
 
-from orderd.odoosim import RunningSim
+from odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 from conftest import odoo_search_read, order_email, smtp_send
 
+from odoosim import RunningSim
 from orderd.app import App
-from orderd.odoosim import RunningSim
 
 MESSAGES = 500
 SENDERS = 3

@@ -11,9 +11,9 @@ from email import message_from_bytes
 
 from conftest import ROOT, odoo_search_read, order_email, smtp_send, wait_for
 
+from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.odoosim import RunningSim
 from orderd.sink import RunningSink
 
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
 from psycopg import sql
 
-from orderd.odoosim import RunningSim
+from odoosim import RunningSim
 from orderd.sink import RunningSink
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from orderd.odoosim import domain as dom
-from orderd.odoosim.errors import (
+import odoosim.domain as dom
+from odoosim.errors import (
     NotSimulated,
     OdooValueError,
     ValidationError,
@@ -24,8 +24,26 @@ from orderd.odoosim.errors import (
     missing,
 )
 
-if TYPE_CHECKING:
-    from orderd.odoosim.sim import OdooSim
+
+class Database(Protocol):
+    """What a model needs from the simulator that binds it (odoosim.sim.OdooSim): the ORM sits below
+    the simulator and never imports it."""
+
+    uid: int
+    records: dict[str, Any]  # model name -> {id: record}
+    registry: ClassVar[dict[str, type[Model]]]
+
+    def model(self, name: str, ids: Any = (), context: dict[str, Any] | None = None) -> Model: ...
+
+    def next_id(self, model: str) -> int: ...
+
+    def next_sequence(self, name: str) -> int: ...
+
+    def touch(self) -> None: ...
+
+    def stock(self) -> dict[int, dict[str, float]]: ...
+
+    def line_reservations(self) -> dict[int, float]: ...
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,7 +129,7 @@ class BaseModel:
     _writable: ClassVar[bool] = True  # False: reference data seeded by the simulator (create/write refused)
     _parent_name: ClassVar[str | None] = None  # for child_of / parent_of
 
-    def __init__(self, sim: OdooSim, ids: Iterable[int] = (), context: dict[str, Any] | None = None) -> None:
+    def __init__(self, sim: Database, ids: Iterable[int] = (), context: dict[str, Any] | None = None) -> None:
         self.sim = sim
         self.ids = list(ids)
         self.context: dict[str, Any] = dict(context or {})

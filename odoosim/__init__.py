@@ -3,7 +3,7 @@
 See README.md in this package for what is implemented and the fault switches.
 """
 
-from orderd.odoosim.server import Faults, RunningSim, main, make_app, start
-from orderd.odoosim.sim import OdooSim
+from odoosim.server import Faults, RunningSim, main, make_app, start
+from odoosim.sim import OdooSim
 
 __all__ = ["Faults", "OdooSim", "RunningSim", "main", "make_app", "start"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orderd.odoosim.errors import OdooValueError
+from odoosim.errors import OdooValueError
 
 OPERATORS = frozenset(
     {

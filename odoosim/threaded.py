@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from orderd.odoosim.server import Faults, RunningSim, start
-from orderd.odoosim.sim import OdooSim
+from odoosim.server import Faults, RunningSim, start
+from odoosim.sim import OdooSim
 
 
 class ThreadedSim:

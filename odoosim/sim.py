@@ -1,6 +1,6 @@
 """The simulated Odoo database: records, RPC dispatch (services common/object/db), seeding, state.
 
-No I/O happens here; :mod:`orderd.odoosim.server` puts it behind HTTP. Every ``object`` call runs
+No I/O happens here; :mod:`odoosim.server` puts it behind HTTP. Every ``object`` call runs
 as a transaction: the first change to each record is journaled and undone if the call raises,
 like Odoo rolling back its cursor (sequences still advance, as PostgreSQL sequences do).
 """
@@ -14,8 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from orderd.catalog import Catalog
-from orderd.odoosim.errors import (
+from odoosim.errors import (
     AccessDenied,
     AccessError,
     NamedError,
@@ -23,8 +22,9 @@ from orderd.odoosim.errors import (
     OdooAttributeError,
     UserError,
 )
-from orderd.odoosim.models import ACTIVITY_TYPES, IR_MODEL_IDS, MODELS, STOCK_LOCATION_ID, SUBTYPES
-from orderd.odoosim.orm import ODOO_METHODS_NOT_SIMULATED, Model, now_str
+from odoosim.models import ACTIVITY_TYPES, IR_MODEL_IDS, MODELS, STOCK_LOCATION_ID, SUBTYPES
+from odoosim.orm import ODOO_METHODS_NOT_SIMULATED, Model, now_str
+from orderd.catalog import Catalog
 
 VERSION_INFO: dict[str, Any] = {
     "server_version": "18.0+e-20241005",

@@ -14,14 +14,14 @@ from email.utils import getaddresses
 from html import escape
 from typing import Any
 
-from orderd.odoosim.errors import (
+from odoosim.errors import (
     NotSimulated,
     OdooValueError,
     UserError,
     ValidationError,
     mandatory_field,
 )
-from orderd.odoosim.orm import Field, Model, base_fields, now_str, rpc_model, rpc_multi, today_str
+from odoosim.orm import Field, Model, base_fields, now_str, rpc_model, rpc_multi, today_str
 
 TAX_RATE = 0.15  # one sales tax on every line, as on the recorded server (7570 -> 8705.5)
 STOCK_LOCATION_ID = 8  # WH/Stock

@@ -20,8 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from orderd.odoosim.errors import NamedError, envelope
-from orderd.odoosim.sim import OdooSim
+from odoosim.errors import NamedError, envelope
+from odoosim.sim import OdooSim
 
 FAULT_MODES = ("http500", "timeout", "drop")
 # What a crashed reverse proxy in front of Odoo typically answers.
