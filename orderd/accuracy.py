@@ -22,7 +22,7 @@ from typing import Any
 
 from orderd.catalog import Catalog
 from orderd.config import Config
-from orderd.extract import extract, warm
+from orderd.extract import FORWARD_SUBJECT, extract, warm
 from orderd.log import configure as configure_logging
 from orderd.records import Message
 from orderd.report import dry_run_verdict
@@ -41,11 +41,11 @@ FLOORS = {
     "emails": 0.99,  # 93/93 measured
     "blind/first": 0.96,  # 26.7 % before the engine saw it, 30/30 after
     # The sets of 2026-11-28, after the general fixes of that day (first looks in HISTORY)
-    "blind/w1-clients": 0.54,
+    "blind/w1-clients": 0.58,
     "blind/w2-numbers": 0.64,
     "blind/w3-intent": 0.72,
     "blind/w4-documents": 0.54,
-    "blind/w5-threads": 0.62,
+    "blind/w5-threads": 0.6,
     "blind/w6-buyers": 0.64,
 }
 EXACT_MATCH_FLOOR = FLOORS["emails"]
@@ -145,8 +145,9 @@ def variant_agreement(paths: list[Path], catalog_path: Path = CATALOG) -> dict[s
     for path in paths:
         original = judge_file(path, catalog, reading)
         # A colleague forwarding a bounce, or forwarding a colleague's forward, changes what the mail is.
-        sender = Message.from_bytes(path.read_bytes()).sender_email
-        forwardable = original.truth["decision"] != "not_order" and original.got["customer"] == sender
+        message = Message.from_bytes(path.read_bytes())
+        forwardable = (original.truth["decision"] != "not_order" and original.got["customer"] == message.sender_email
+                       and not FORWARD_SUBJECT.match(message.subject))  # a forward forwarded: two notes deep
         for kind, raw in variants_of(path.read_bytes(), forwardable=forwardable).items():
             outcome = judge_file(path, catalog, reading, raw, f"{path.stem}~{kind}")
             same = _reading_of(outcome) == _reading_of(original)

@@ -263,8 +263,9 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         # A product created in Odoo since the last refresh is a miss, not an unknown product.
         fresh = await services.catalog.refresh()
         if fresh is not catalog:
-            understood.lines, understood.extraction.doubts = reconcile_sources(
-                resolve_lines(understood.extraction.lines, fresh, None))
+            understood.lines, disagreements = reconcile_sources(resolve_lines(understood.extraction.lines, fresh, None))
+            kept = [d for d in understood.extraction.doubts if d.code != "sources_disagree"]
+            understood.extraction.doubts = [*kept, *disagreements]
 
     classification = understood.classification
     if classification.kind != "candidate":

@@ -166,3 +166,14 @@ def test_asking_us_to_acknowledge_an_order_is_still_an_order(catalog: Catalog) -
     got, codes, _ = verdict_of(mail("Merci de livrer 5 DC-1004 et de nous accuser réception de la commande.",
                                     sender="customer2@example.com"), catalog)
     assert got == "order", codes
+
+
+def test_a_customer_forwarding_their_own_colleagues_request(catalog: Catalog) -> None:
+    forwarded = ("\n\n---------- Forwarded message ---------\nFrom: Tom <tom@northwind-tools.co.uk>\n"
+                 "Subject: parts\n\nWe need 5 x DC-1004 and 10 x DC-1010.\n")
+    got, codes, understood = verdict_of(mail("Please process the order below." + forwarded, "Fwd: parts"), catalog)
+    assert sorted((ln.product.default_code, ln.mention.qty) for ln in understood.lines) == \
+        [("DC-1004", 5.0), ("DC-1010", 10.0)]
+    assert got == "order", codes
+    got, codes, _ = verdict_of(mail("Same as below, but without the end caps." + forwarded, "Fwd: parts"), catalog)
+    assert got == "needs_review" and "forwarded_order" in codes

@@ -27,7 +27,7 @@ from orderd.extract.quantities import read_quantity_context
 from orderd.extract.refs import find_reference, subject_reference
 from orderd.extract.roles import unread_numbers
 from orderd.extract.text import clean_body, split_inline_forward
-from orderd.records import Attachment, Extraction, LineMention, Message
+from orderd.records import Attachment, Extraction, LineMention, Message, Reason
 
 __all__ = ["extract", "warm"]
 
@@ -43,6 +43,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
     index = index_for(catalog)
     body = read_body(message.parsed)
     findings: list[str] = []
+    doubts: list[Reason] = []
     customer_email = customer_name = None
     text = body.text
     attachments = list(body.attachments)
@@ -68,6 +69,16 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         att_lines += found
         att_texts.append(att_text)
         findings += notes
+    if not is_internal(message.sender_email, domains):
+        # A customer forwarding their own colleague's request ("please process the order below"): the
+        # forwarded text is the order (inline it is read with the new text; attached, it is read here),
+        # and the customer is still the sender. Their words above it may change it ("but without …").
+        note, forwarded = _own_forward(message.subject, body)
+        if forwarded is not None and not any(m.qty for m in lines):
+            lines, asked = text_mentions(unwrap(clean_body(forwarded)), index, rules_lang, "body", True)
+        if forwarded is not None and any(m.qty for m in lines) and _qualifies(clean_body(note)):
+            doubts.append(Reason("forwarded_order", "the order was read from the mail the customer forwarded, "
+                                                    f"and their words above it may change it: '{note.strip()[:120]}'"))
     lines = lines + att_lines  # the same lines in both are one order: reconciled once products are known
     if not lines and subject:
         lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
@@ -126,6 +137,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         ordering=intent.ordering,
         date_doubt=date_doubt,
         full_text=body.text[:20_000],
+        doubts=doubts,
     )
 
 
@@ -180,6 +192,30 @@ def _forwarded_original(body: Body) -> tuple[str, str, str, list] | None:
     if fwd is not None and fwd.sender_email:
         return fwd.sender_name, fwd.sender_email, fwd.body, []
     return None
+
+
+_CHANGES_WORDS = re.compile(r"\d|\b(?:except|but|instead|without|only|sauf|except[ée]?|mais|au lieu|sans|seulement|"
+                            r"au[sß]er|aber|statt|ohne|nur|excepto|pero|en vez|en lugar|sin|solo|menos)\b", re.I)
+
+
+def _qualifies(note: str) -> bool:
+    """The sender's words above a forwarded order say more than "please process it" (a number, an
+    exception, a replacement)."""
+    return bool(_CHANGES_WORDS.search(note))
+
+
+FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|tr|wg|rv|enc|fs|doorst)\s*:", re.I)
+
+
+def _own_forward(subject: str, body: Body) -> tuple[str, str | None]:
+    """(the sender's note, the text they forwarded) when the mail forwards another (attached as a
+    message, or inline under a forward marker or, with a forward subject, an Outlook header block);
+    (the whole text, None) otherwise."""
+    if body.forwarded:
+        return body.text, read_body(body.forwarded[0]).text
+    fwd = split_inline_forward(body.text) or (
+        split_inline_forward(body.text, header_blocks=True) if FORWARD_SUBJECT.match(subject) else None)
+    return (fwd.note, fwd.body) if fwd is not None else (body.text, None)
 
 
 def _from_header(part: EmailPart) -> tuple[str, str]:

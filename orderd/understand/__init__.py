@@ -113,7 +113,8 @@ def understand(
         if not quarantined:
             extraction.trust = trust_reasons(message, extraction, catalog, reading.internal_domains)
     with stage("resolve", timings):
-        lines, extraction.doubts = reconcile_sources(resolve_lines(extraction.lines, catalog, customer_codes))
+        lines, disagreements = reconcile_sources(resolve_lines(extraction.lines, catalog, customer_codes))
+        extraction.doubts = [*extraction.doubts, *disagreements]
     return Understanding(message, classification, thread_ref, extraction, lines, timings)
 
 
