@@ -90,7 +90,8 @@ def in_units(mention: LineMention, product: Product) -> LineMention:
     sizes = {name: qty for name, qty in product.packaging}
     size = sizes.get(pack) or next((qty for name, qty in product.packaging if pack in name or name in pack), None)
     if size is None or mention.qty is None:
-        return dataclasses.replace(mention, doubt=mention.doubt or "pack_unknown")
+        # "3 cartons" of a product whose carton Odoo does not know: the quantity in units is unknown
+        return dataclasses.replace(mention, qty=None, doubt=mention.doubt or "pack_unknown")
     return dataclasses.replace(mention, qty=mention.qty * size, uom="Units")
 
 

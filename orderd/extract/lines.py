@@ -649,7 +649,12 @@ _PACK = re.compile(r"(?<![\w.,])(\d{1,4})\s+(?:cartons?|boxes|box|packs?|package
                    r"pi[èe]ces|unidades|uds|unités)\b\.?)?", re.I)
 
 
-_DOZENS = re.compile(r"(?<![\w.,])(\d{1,4})\s+(dozens?|dutzend|douzaines?|docenas?|gross|gros)\b", re.I)
+_SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10,
+                  "une": 1, "un": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "dix": 10,
+                  "ein": 1, "eine": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "fünf": 5, "zehn": 10,
+                  "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "diez": 10}
+_DOZENS = re.compile(r"(?<![\w.,])(\d{1,4}|" + "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True)) +
+                     r")\s+(dozens?|dutzend|douzaines?|docenas?|gross|gros)\b", re.I)
 _DOZEN_SIZE = {"dozen": 12, "dozens": 12, "dutzend": 12, "douzaine": 12, "douzaines": 12, "docena": 12,
                "docenas": 12, "gross": 144, "gros": 144}
 
@@ -662,10 +667,14 @@ _PACK_SIZE_AFTER = re.compile(
     r"(?:\s*(?:per|por|par|pro|/|each|le|la|el|chaque|je)\s*[^\W\d_]*)?\s*\)", re.I)
 
 
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _SMALL_NUMBERS[word.lower()]
+
+
 def count_packs(text: str) -> str:
     """"3 cartons of 50" → "150 pcs", "2 Dutzend" → "24": quantities in the units the catalog sells,
     whatever shape the line has (prose, list, table cell) — so every later rule reads one plain quantity."""
-    text = _DOZENS.sub(lambda m: f"{int(m.group(1)) * _DOZEN_SIZE[m.group(2).lower()]}", text)
+    text = _DOZENS.sub(lambda m: f"{_count(m.group(1)) * _DOZEN_SIZE[m.group(2).lower()]}", text)
     text = _PACK_SIZE_AFTER.sub(lambda m: f"{int(m.group(1)) * int(m.group(4))} pcs{m.group(3)}", text)
     return _PACK.sub(lambda m: f"{int(m.group(1)) * int(m.group(2))} pcs", text)
 

@@ -84,10 +84,13 @@ def read_quantity_context(mention: LineMention, lang: str) -> None:
             continue  # "Pos. 10 - 30 Stück": a line number, then the quantity
         if low < high and (mention.qty is None or mention.qty in (low, high)):
             mention.doubt = "range"
-    if _RANGE_WORDS.search(text) and mention.doubt is None:
+    prose = "|" not in text  # in a table row the quantity has its own cell; phrases elsewhere are about the item
+    if prose and _RANGE_WORDS.search(text) and mention.doubt is None:
         mention.doubt = "range"
-    if _VAGUE_PHRASE.search(text) and mention.doubt is None:
+    if prose and _VAGUE_PHRASE.search(text) and mention.doubt is None:
         mention.doubt = "vague"
+    if mention.doubt in ("range", "vague"):
+        mention.qty = None  # no one quantity was asked for: the draft leaves it to the salesperson
     prices = [parse_number(p1 or p2, lang) for p1, p2 in _PRICE.findall(text)]
     prices = [p for p in prices if p]
     if prices:
