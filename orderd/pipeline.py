@@ -550,6 +550,10 @@ def _reply_context(understood: Understanding, verdict: Verdict, order: odoo_orde
         lines=order.lines,
         shortages=verdict.shortages,
         unresolved=unresolved,
+        # lines whose product is known but whose quantity is not (a range, "about", packs of unknown size):
+        # not on the draft, so the customer is told they are not forgotten
+        unclear=[{"text": line.mention.text, "default_code": line.product.default_code, "name": line.product.name}
+                 for line in understood.lines if line.product is not None and line.mention.qty is None],
         reasons=verdict.reasons,
         commitment_date=understood.extraction.commitment_date,
         client_order_ref=understood.extraction.client_order_ref,

@@ -54,6 +54,7 @@ class ReplyContext:
     lines: list[dict[str, Any]] = field(default_factory=list)  # default_code, name, qty, price_unit, subtotal
     shortages: list[Shortage] = field(default_factory=list)
     unresolved: list[dict[str, Any]] = field(default_factory=list)  # text, qty, candidates ["CODE name"]
+    unclear: list[dict[str, Any]] = field(default_factory=list)  # text, default_code, name: no sure quantity
     reasons: list[str] = field(default_factory=list)  # internal; templates may use them, packaged ones do not
     commitment_date: date | datetime | str | None = None
     client_order_ref: str | None = None
@@ -384,9 +385,12 @@ def template_variables(ctx: ReplyContext, language: str, *, original_subject: st
          "candidates": [one_line(c) for c in u.get("candidates") or []]}
         for u in ctx.unresolved
     ]
+    unclear = [{"text": one_line(u.get("text")), "default_code": one_line(u.get("default_code")),
+                "name": one_line(u.get("name"))} for u in ctx.unclear]
     return {
         "lang": language, "outcome": ctx.outcome, "customer_name": one_line(ctx.customer_name),
         "order_name": ctx.order_name, "lines": lines, "shortages": shortages, "unresolved": unresolved,
+        "unclear": unclear,
         "reasons": list(ctx.reasons), "commitment_date": ctx.commitment_date,
         "client_order_ref": one_line(ctx.client_order_ref) or None,
         "amount_untaxed": _num(ctx.amount_untaxed), "amount_tax": _num(ctx.amount_tax),

@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
+from email import message_from_bytes
 from pathlib import Path
 
 import aiohttp
@@ -156,3 +157,26 @@ async def test_an_erp_purchase_order_is_read_and_never_answered(orderd: App, rel
             break
         await asyncio.sleep(0.05)
     assert not [data for _env, data in relay.messages if b"sap-po@northwind-tools.co.uk" in data]
+
+
+async def test_the_reply_names_the_lines_left_for_a_person(orderd: App, relay: RunningSink) -> None:
+    raw = order_email("Please deliver 10-12 x DC-1004 and 5 x DC-1001.", message_id="<range-1@example.com>")
+    code, text = await smtp_send(orderd.smtp_port, raw)
+    assert code == 250 and "(needs_review)" in text, text
+
+    def reply_text() -> str:
+        for _env, data in relay.messages:
+            reply = message_from_bytes(data)
+            if str(reply.get("In-Reply-To", "")).strip() == "<range-1@example.com>":
+                part = next(p for p in reply.walk() if p.get_content_type() == "text/plain")
+                return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+        return ""
+
+    for _ in range(100):
+        if reply_text():
+            break
+        await asyncio.sleep(0.05)
+    body = reply_text()
+    assert "DC-1001" in body  # on the draft
+    # Claire's language is French: the lines left open are named in it
+    assert "pas pu lire une quantité sûre" in body and "DC-1004 Brass pump impeller" in body
