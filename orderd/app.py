@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-import aiosmtplib
 import structlog
 from aiohttp import web
 
-from orderd.config import Config, RelayConfig, parse_hostport
+from orderd.checks import probe_relay
+from orderd.config import Config, parse_hostport
 from orderd.extract import warm
 from orderd.http import make_app
 from orderd.odoo.catalog import CatalogCache
@@ -25,15 +26,17 @@ from orderd.store import open_store
 log = structlog.get_logger("orderd.app")
 
 
-async def probe_relay(relay: RelayConfig) -> None:
-    """Connect to the relay and greet it, as the outbox would; raises when it cannot be reached."""
-    client = aiosmtplib.SMTP(hostname=relay.host, port=relay.port, timeout=relay.timeout,
-                             use_tls=relay.tls == "implicit", start_tls=relay.tls == "starttls")
-    await client.connect()
-    try:
-        await client.ehlo()
-    finally:
-        await client.quit()
+class PortInUse(Exception):
+    """Something else already listens where the configuration says orderd should."""
+
+    def __init__(self, key: str, address: str) -> None:
+        super().__init__(f"{address} is already in use ({key})")
+        self.key = key
+        self.address = address
+
+
+def _in_use(exc: OSError) -> bool:
+    return exc.errno == errno.EADDRINUSE
 
 
 async def open_services(config: Config, executor: ThreadPoolExecutor | None = None,
@@ -89,7 +92,12 @@ class App:
         self.spool = services.spool = Spool(services, orphan_age=orphan_age)
         await self.spool.start()
         self.smtp = SmtpFront(cfg.smtp, partial(intake, services=services))
-        _, self.smtp_port = await self.smtp.start()
+        try:
+            _, self.smtp_port = await self.smtp.start()
+        except OSError as exc:
+            if _in_use(exc):
+                raise PortInUse("smtp.listen", cfg.smtp.listen) from exc
+            raise
         checks = [("odoo", services.odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
                   ("store", services.store.ping)]
         http_app = make_app(checks, store=services.store, console_token=cfg.http.console_token)
@@ -97,7 +105,12 @@ class App:
         await self.http_runner.setup()
         host, port = parse_hostport("http.listen", cfg.http.listen)
         site = web.TCPSite(self.http_runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if _in_use(exc):
+                raise PortInUse("http.listen", cfg.http.listen) from exc
+            raise
         self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("started", smtp_port=self.smtp_port, http_port=self.http_port)
 

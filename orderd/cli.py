@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except config_mod.ConfigError as exc:
-        print(f"orderd: configuration error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"orderd: configuration error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -58,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--emails", default="fixtures/emails", help="folder of .eml files to send")
     p.add_argument("--smtp-port", type=int, default=2525)
     p.add_argument("--http-port", type=int, default=8080)
-    p.add_argument("--odoo-port", type=int, default=8069)
+    # Not 8069: a developer's own Odoo is likely listening there.
+    p.add_argument("--odoo-port", type=int, default=8169)
     p.add_argument("--relay-port", type=int, default=2526)
     p.set_defaults(func=_demo)
 
@@ -103,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from orderd.app import App
+    from orderd.app import App, PortInUse
     from orderd.reply import check_templates
 
     cfg = config_mod.load(args.config)
@@ -116,7 +119,13 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"orderd: template error: {error}", file=sys.stderr)
         print("orderd: not starting with broken reply templates (see `orderd check`)", file=sys.stderr)
         return 2
-    asyncio.run(App(cfg).serve_until_signal())
+    try:
+        asyncio.run(App(cfg).serve_until_signal())
+    except PortInUse as exc:
+        variable = "ORDERD_" + exc.key.replace(".", "_").upper()
+        print(f"orderd serve: {exc.address} is already in use: set {exc.key} (or {variable}) to a free address",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -224,12 +233,20 @@ async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog |
 
 
 def _check(args: argparse.Namespace) -> int:
+    # The report is the output: log lines (JSON when not on a terminal) would only interleave with it.
+    log_mod.configure("auto", "critical")
+    unknown = config_mod.unknown_variables()
+    for name in unknown:
+        print(f"config: FAILED: {name} is not a configuration variable (ORDERD_<SECTION>_<KEY>, see README)",
+              file=sys.stderr)
     try:
         cfg = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
-        print(f"config: FAILED: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"config: FAILED: {problem}", file=sys.stderr)
         return 1
-    print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
+    if not unknown:
+        print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
     from orderd.checks import run_checks
     from orderd.reply import check_templates
 
@@ -239,13 +256,25 @@ def _check(args: argparse.Namespace) -> int:
     if not errors:
         print(f"templates: ok ({cfg.templates.directory or 'packaged'}, {len(cfg.profiles)} profile(s))")
     peers = asyncio.run(run_checks(cfg))
-    return 1 if errors else peers
+    return 1 if errors or unknown else peers
+
+
+def _with_demo_store(cfg: config_mod.Config, config_file: str | None) -> config_mod.Config:
+    """The demo's store when nothing names a store and the default one does not exist: after `make demo`,
+    `orderd outbox` and `orderd replay` show what the demo did instead of an empty, new store."""
+    if config_file or "ORDERD_STORE_URL" in os.environ:
+        return cfg
+    default, demo = config_mod.sqlite_path(cfg.store.url), config_mod.sqlite_path(config_mod.DEMO_STORE_URL)
+    if default is None or default.exists() or demo is None or not demo.exists():
+        return cfg
+    print(f"orderd: no store at {default}; using the demo's, {demo}", file=sys.stderr)
+    return config_mod.replace(cfg, store={"url": config_mod.DEMO_STORE_URL})
 
 
 def _outbox(args: argparse.Namespace) -> int:
     from orderd.outbox_admin import list_outbox
 
-    cfg = config_mod.load(args.config)
+    cfg = _with_demo_store(config_mod.load(args.config), args.config)
     return asyncio.run(list_outbox(cfg, state=args.state, limit=args.limit))
 
 
@@ -255,7 +284,7 @@ def _outbox_retry(args: argparse.Namespace) -> int:
     if not args.ids and not args.failed:
         print("orderd outbox retry: give item ids or --failed", file=sys.stderr)
         return 2
-    cfg = config_mod.load(args.retry_config or args.config)
+    cfg = _with_demo_store(config_mod.load(args.retry_config or args.config), args.retry_config or args.config)
     return asyncio.run(retry_outbox(cfg, args.ids, failed=args.failed))
 
 
@@ -265,7 +294,7 @@ def _replay(args: argparse.Namespace) -> int:
     if not args.ids and not args.failed:
         print("orderd replay: give message ids or --failed", file=sys.stderr)
         return 2
-    cfg = config_mod.load(args.config)
+    cfg = _with_demo_store(config_mod.load(args.config), args.config)
     log_mod.configure(cfg.log.format, cfg.log.level)
     return asyncio.run(replay(cfg, args.ids, failed=args.failed))
 

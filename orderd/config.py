@@ -1,6 +1,7 @@
 """Configuration: a TOML file, every key overridable by an ORDERD_<SECTION>_<KEY> variable.
 
-Validated into one frozen object. Unknown keys and bad values raise ConfigError naming the key.
+Validated into one frozen object. Unknown keys and bad values raise one ConfigError that names every
+offending key (not only the first), so a person fixes a file in one pass.
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from orderd.reply import LANGUAGES, Profile
 
 
 class ConfigError(ValueError):
-    """A configuration that cannot be used; the message names the offending key."""
+    """A configuration that cannot be used; each problem names its key."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+# Where `orderd demo` keeps its journal and outbox (reset on each run); `orderd outbox` and `orderd replay`
+# look there when no store is configured and the default one does not exist.
+DEMO_STORE_URL = "sqlite:///var/demo.sqlite3"
+
+# ORDERD_* variables that are not configuration: switches of orderd's own test suite and CI. `orderd check`
+# names any other ORDERD_* variable it does not know (a typo there would silently change nothing).
+NOT_CONFIGURATION = frozenset({"ORDERD_REQUIRE_BROWSER", "ORDERD_CONSOLE_SCREENSHOT", "ORDERD_TEST_PG"})
 
 
 @dataclass(frozen=True)
@@ -161,38 +175,77 @@ def load(path: str | Path | None = None, environ: typing.Mapping[str, str] | Non
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
 
+    problems: list[str] = []
     sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "profiles"}
-    profiles = _profiles(data.pop("profiles", []))
+    try:
+        profiles = _profiles(data.pop("profiles", []))
+    except ConfigError as exc:
+        problems += exc.problems
+        profiles = ()
     for name, value in data.items():
         if name not in sections:
-            raise ConfigError(f"unknown section [{name}] (known: {', '.join(sections)})")
-        if not isinstance(value, dict):
-            raise ConfigError(f"[{name}] must be a table")
+            problems.append(f"unknown section [{name}] (known: {', '.join(sections)})")
+        elif not isinstance(value, dict):
+            problems.append(f"[{name}] must be a table")
 
     built: dict[str, Any] = {}
     for sname, sfield in sections.items():
         cls = sfield.default_factory  # type: ignore[misc]
         hints = typing.get_type_hints(cls)
         keys = {_key_name(f): f for f in dataclasses.fields(cls)}
-        raw = dict(data.get(sname, {}))
-        for key in raw:
+        table = data.get(sname, {})
+        raw = dict(table) if isinstance(table, dict) else {}
+        for key in list(raw):
             if key not in keys:
-                raise ConfigError(f"unknown key {sname}.{key} (known: {', '.join(keys)})")
+                problems.append(f"unknown key {sname}.{key} (known: {', '.join(keys)})")
+                del raw[key]
         for key in keys:
             env_name = f"ORDERD_{sname}_{key}".upper()
             if env_name in environ:
-                raw[key] = _from_env(env_name, environ[env_name], hints[keys[key].name])
+                try:
+                    raw[key] = _from_env(env_name, environ[env_name], hints[keys[key].name])
+                except ConfigError as exc:
+                    problems += exc.problems
+                    raw.pop(key, None)
         values = {}
         for key, f in keys.items():
-            if key in raw:
-                values[f.name] = _coerce(f"{sname}.{key}", raw[key], hints[f.name])
-                choices = _CHOICES.get((sname, key))
-                if choices and values[f.name] not in choices:
-                    raise ConfigError(f"{sname}.{key} = {raw[key]!r}: must be one of {', '.join(choices)}")
+            if key not in raw:
+                continue
+            try:
+                value = _coerce(f"{sname}.{key}", raw[key], hints[f.name])
+            except ConfigError as exc:
+                problems += exc.problems
+                continue
+            choices = _CHOICES.get((sname, key))
+            if choices and value not in choices:
+                problems.append(f"{sname}.{key} = {raw[key]!r}: must be one of {', '.join(choices)}")
+                continue
+            values[f.name] = value
         built[sname] = cls(**values)
     config = Config(**built, profiles=profiles)
-    _check(config)
+    problems += _problems(config)  # refused values above left their (valid) defaults in place
+    if problems:
+        raise ConfigError(*problems)
     return config
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///PATH` store URL (relative to the working directory), None for others."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+
+
+def unknown_variables(environ: typing.Mapping[str, str] | None = None) -> list[str]:
+    """ORDERD_* variables in the environment that configure nothing (sorted)."""
+    environ = os.environ if environ is None else environ
+    known = set(NOT_CONFIGURATION)
+    for sfield in dataclasses.fields(Config):
+        if sfield.name == "profiles":
+            continue
+        cls = sfield.default_factory  # type: ignore[misc]
+        known.update(f"ORDERD_{sfield.name}_{_key_name(f)}".upper() for f in dataclasses.fields(cls))
+    return sorted(name for name in environ if name.startswith("ORDERD_") and name not in known)
 
 
 def _from_env(name: str, text: str, hint: Any) -> Any:
@@ -279,59 +332,65 @@ def parse_hostport(key: str, value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _check(config: Config) -> None:
-    parse_hostport("smtp.listen", config.smtp.listen)
-    parse_hostport("http.listen", config.http.listen)
+def _problems(config: Config) -> list[str]:
+    """Every value that cannot work, each named by its key."""
+    problems: list[str] = []
+    for key, value in (("smtp.listen", config.smtp.listen), ("http.listen", config.http.listen)):
+        try:
+            parse_hostport(key, value)
+        except ConfigError as exc:
+            problems += exc.problems
     token = config.http.console_token
     if token and (len(token) < 16 or not token.isprintable() or token != token.strip()):
         # The token guards customer mail; a short one can be guessed, and the page cannot send control
         # characters or surrounding spaces in an Authorization header reliably.
-        raise ConfigError("http.console_token must be at least 16 printable characters without surrounding "
-                          "spaces (or empty to disable the console)")
+        problems.append("http.console_token must be at least 16 printable characters without surrounding "
+                        "spaces (or empty to disable the console)")
     if not config.smtp.addresses:
-        raise ConfigError("smtp.addresses must name at least one order address")
+        problems.append("smtp.addresses must name at least one order address")
     for address in config.smtp.addresses:
         if address.count("@") != 1 or "." not in address.split("@")[1]:
-            raise ConfigError(f"smtp.addresses: {address!r} is not an address (or @domain)")
+            problems.append(f"smtp.addresses: {address!r} is not an address (or @domain)")
     if config.smtp.max_message_size < 1024:
-        raise ConfigError(f"smtp.max_message_size = {config.smtp.max_message_size}: must be at least 1024")
+        problems.append(f"smtp.max_message_size = {config.smtp.max_message_size}: must be at least 1024")
     if config.smtp.max_sessions < 1:
-        raise ConfigError("smtp.max_sessions must be at least 1")
+        problems.append("smtp.max_sessions must be at least 1")
     if config.pipeline.max_concurrent < 1:
-        raise ConfigError("pipeline.max_concurrent must be at least 1")
+        problems.append("pipeline.max_concurrent must be at least 1")
     if config.pipeline.max_attempts < 1:
-        raise ConfigError("pipeline.max_attempts must be at least 1")
+        problems.append("pipeline.max_attempts must be at least 1")
     if config.smtp.max_recipients < 1:
-        raise ConfigError("smtp.max_recipients must be at least 1")
+        problems.append("smtp.max_recipients must be at least 1")
     if not 0 <= config.policy.confidence_bar <= 1:
-        raise ConfigError(f"policy.confidence_bar = {config.policy.confidence_bar}: must be between 0 and 1")
+        problems.append(f"policy.confidence_bar = {config.policy.confidence_bar}: must be between 0 and 1")
     if not config.odoo.url.startswith(("http://", "https://")):
-        raise ConfigError(f"odoo.url = {config.odoo.url!r}: must start with http:// or https://")
+        problems.append(f"odoo.url = {config.odoo.url!r}: must start with http:// or https://")
     if config.odoo.concurrency < 1:
-        raise ConfigError("odoo.concurrency must be at least 1")
+        problems.append("odoo.concurrency must be at least 1")
     if not 0 < config.relay.port < 65536:
-        raise ConfigError(f"relay.port = {config.relay.port}: not a port")
+        problems.append(f"relay.port = {config.relay.port}: not a port")
     if not config.store.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ConfigError(f"store.url = {config.store.url!r}: expected sqlite:///PATH or postgresql://…")
+        problems.append(f"store.url = {config.store.url!r}: expected sqlite:///PATH or postgresql://…")
     if config.relay.retry_base_delay <= 0:
-        raise ConfigError(f"relay.retry_base_delay = {config.relay.retry_base_delay}: must be positive")
+        problems.append(f"relay.retry_base_delay = {config.relay.retry_base_delay}: must be positive")
     if config.relay.max_attempts < 1:
-        raise ConfigError("relay.max_attempts must be at least 1")
+        problems.append("relay.max_attempts must be at least 1")
     if config.policy.max_replies_per_hour < 0:
-        raise ConfigError("policy.max_replies_per_hour must be 0 (no cap) or more")
+        problems.append("policy.max_replies_per_hour must be 0 (no cap) or more")
     if not 0 <= config.policy.price_tolerance < 1:
-        raise ConfigError(f"policy.price_tolerance = {config.policy.price_tolerance}: must be a share from 0 to 1")
+        problems.append(f"policy.price_tolerance = {config.policy.price_tolerance}: must be a share from 0 to 1")
     if config.policy.max_delivery_horizon_days < 1:
-        raise ConfigError("policy.max_delivery_horizon_days must be at least 1")
+        problems.append("policy.max_delivery_horizon_days must be at least 1")
     for domain in config.policy.internal_domains:
         if "." not in domain or "@" in domain.lstrip("@") or " " in domain:
-            raise ConfigError(f"policy.internal_domains: {domain!r} is not a domain")
+            problems.append(f"policy.internal_domains: {domain!r} is not a domain")
     if is_own_address(config, config.policy.forward_non_orders_to):
         # Forwarding a non-order to an order address would feed it straight back in: a loop.
-        raise ConfigError(f"policy.forward_non_orders_to = {config.policy.forward_non_orders_to!r}: "
-                          "is one of orderd's own addresses")
+        problems.append(f"policy.forward_non_orders_to = {config.policy.forward_non_orders_to!r}: "
+                        "is one of orderd's own addresses")
     if bool(config.smtp.tls_cert) != bool(config.smtp.tls_key):
-        raise ConfigError("smtp.tls_cert and smtp.tls_key must be set together")
+        problems.append("smtp.tls_cert and smtp.tls_key must be set together")
+    return problems
 
 
 def own_addresses(config: Config) -> tuple[str, ...]:

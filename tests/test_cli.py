@@ -7,19 +7,25 @@ import json
 import os
 import signal
 import smtplib
+import socket
+import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from conftest import ROOT, _free_port_pair
 
 from odoosim import RunningSim
+from orderd.cli import _parser
 from orderd.sink import RunningSink
 
 
-def _orderd(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _orderd(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = ROOT,
+            replace_env: bool = False) -> subprocess.CompletedProcess[str]:
+    environment = dict(env or {}) if replace_env else {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "orderd.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+                          timeout=timeout, env=environment, cwd=cwd)
 
 
 async def test_check_reaches_every_peer_and_names_the_one_that_fails(
@@ -120,3 +126,143 @@ async def test_replay_failed_reruns_a_message_once_odoo_is_back(tmp_path: Path, 
     assert len(orders) == 1
     again = await asyncio.to_thread(_orderd, "replay", "--failed", env=env)
     assert again.returncode == 0 and "done" not in again.stdout  # nothing failed any more
+
+
+def _no_json_logs(proc: subprocess.CompletedProcess[str]) -> None:
+    lines = (proc.stdout + proc.stderr).splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("{")], proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+async def test_check_reports_every_configuration_problem_at_once_and_unknown_variables(tmp_path: Path) -> None:
+    env = {"ORDERD_SMTP_MAX_SESSIONS": "0", "ORDERD_ODOO_URL": "ftp://odoo", "ORDERD_RELAY_PORT": "two",
+           "ORDERD_SMTPLISTEN": "127.0.0.1:25", "ORDERD_STORE_URL": f"sqlite:///{tmp_path / 'never.sqlite3'}"}
+    proc = await asyncio.to_thread(_orderd, "check", env=env)
+    print(proc.stderr)
+    assert proc.returncode == 1
+    for named in ("smtp.max_sessions", "odoo.url", "ORDERD_RELAY_PORT", "ORDERD_SMTPLISTEN"):
+        assert named in proc.stderr, named
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("config: FAILED")]) == 4
+    assert not (tmp_path / "never.sqlite3").exists()
+    _no_json_logs(proc)
+
+
+async def test_check_creates_nothing_and_says_what_is_wrong_in_plain_words(
+    tmp_path: Path, odoo_sim: RunningSim, relay: RunningSink
+) -> None:
+    store = tmp_path / "not" / "yet" / "orderd.sqlite3"
+    env = {"ORDERD_ODOO_URL": odoo_sim.url, "ORDERD_RELAY_PORT": str(relay.port),
+           "ORDERD_STORE_URL": f"sqlite:///{store}", "ORDERD_LOG_FORMAT": "json"}
+    ok = await asyncio.to_thread(_orderd, "check", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "store: ok" in ok.stdout and "does not exist yet" in ok.stdout
+    assert not (tmp_path / "not").exists()  # neither the file nor its directory
+    _no_json_logs(ok)
+
+    # An HTTP server where the relay should be: it accepts and never greets.
+    http_port = odoo_sim.url.rsplit(":", 1)[1]
+    not_smtp = await asyncio.to_thread(_orderd, "check", env={**env, "ORDERD_RELAY_PORT": http_port,
+                                                              "ORDERD_RELAY_TIMEOUT": "2"})
+    print(not_smtp.stdout)
+    assert not_smtp.returncode == 1
+    relay_line = next(line for line in not_smtp.stdout.splitlines() if line.startswith("relay:"))
+    assert "no SMTP greeting" in relay_line and "is it an SMTP server?" in relay_line, relay_line
+    assert "TimeoutError" not in not_smtp.stdout
+    _no_json_logs(not_smtp)
+
+    wrong_db = await asyncio.to_thread(_orderd, "check", env={**env, "ORDERD_ODOO_DB": "ordres"})
+    print(wrong_db.stdout)
+    assert wrong_db.returncode == 1
+    odoo_line = next(line for line in wrong_db.stdout.splitlines() if line.startswith("odoo:"))
+    assert "has no database 'ordres'" in odoo_line and "odoo.db" in odoo_line, odoo_line
+    assert "password" not in odoo_line
+    _no_json_logs(wrong_db)
+    assert not (tmp_path / "not").exists()
+
+
+async def test_serve_names_the_setting_when_its_port_is_taken(tmp_path: Path, odoo_sim: RunningSim,
+                                                              relay: RunningSink) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"ORDERD_ODOO_URL": odoo_sim.url, "ORDERD_RELAY_PORT": str(relay.port),
+               "ORDERD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}", "ORDERD_SMTP_LISTEN": f"127.0.0.1:{port}",
+               "ORDERD_HTTP_LISTEN": "127.0.0.1:0", "ORDERD_LOG_LEVEL": "error"}
+        proc = await asyncio.to_thread(_orderd, "serve", env=env)
+    print(proc.stderr)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"orderd serve: 127.0.0.1:{port} is already in use: set smtp.listen (or ORDERD_SMTP_LISTEN) to a free address")
+    assert "Traceback" not in proc.stderr
+
+
+async def test_demo_names_the_flag_when_its_port_is_taken(tmp_path: Path) -> None:
+    assert _parser().parse_args(["demo"]).odoo_port != 8069  # a local Odoo's port is left alone
+    ports = [str(p) for p in _free_port_pair(4)]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        for flag in ("--odoo-port", "--smtp-port"):
+            args = dict(zip(("--smtp-port", "--http-port", "--odoo-port", "--relay-port"), ports, strict=True))
+            args[flag] = busy
+            proc = await asyncio.to_thread(_orderd, "demo", "--once", *[x for kv in args.items() for x in kv],
+                                           "--catalog", str(ROOT / "fixtures" / "catalog.json"),
+                                           "--emails", str(tmp_path), cwd=tmp_path)
+            print(proc.stderr)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert proc.stderr.strip().splitlines()[-1] == (
+                f"orderd demo: 127.0.0.1:{busy} is already in use: choose another port with {flag}")
+            assert "Traceback" not in proc.stderr
+
+
+async def test_demo_honours_orderd_variables_and_outbox_and_replay_find_its_store(tmp_path: Path) -> None:
+    ports = [str(p) for p in _free_port_pair(4)]
+    token = "a-console-token-for-the-demo"
+    emails = tmp_path / "emails"
+    emails.mkdir()
+    for name in sorted(p.name for p in (ROOT / "fixtures" / "emails").glob("*.eml"))[:3]:
+        (emails / name).write_bytes((ROOT / "fixtures" / "emails" / name).read_bytes())
+    env = {**os.environ, "ORDERD_HTTP_CONSOLE_TOKEN": token}
+    env.pop("ORDERD_STORE_URL", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "orderd.cli", "demo", "--smtp-port", ports[0], "--http-port", ports[1],
+        "--odoo-port", ports[2], "--relay-port", ports[3], "--catalog", str(ROOT / "fixtures" / "catalog.json"),
+        "--emails", str(emails), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        while True:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 300)).decode()
+            assert line, "demo exited early:\n" + "".join(lines)
+            lines.append(line)
+            if line.startswith("Serving"):
+                break
+        assert f"Console: http://127.0.0.1:{ports[1]}/console" in "".join(lines)
+
+        def messages() -> dict:
+            url = f"http://127.0.0.1:{ports[1]}/api/messages?token={token}"
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return json.loads(response.read())
+
+        assert len((await asyncio.to_thread(messages))["messages"]) == 3  # the variable reached the console
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 60)
+
+    plain = {k: v for k, v in os.environ.items() if k != "ORDERD_STORE_URL"}
+    listed = await asyncio.to_thread(_orderd, "outbox", env=plain, cwd=tmp_path, replace_env=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "using the demo's" in listed.stderr
+    assert len(listed.stdout.strip().splitlines()) > 1, listed.stdout  # the header and the demo's mail
+    assert not (tmp_path / "var" / "orderd.sqlite3").exists()  # no empty store made beside it
+
+    db = sqlite3.connect(tmp_path / "var" / "demo.sqlite3")
+    key, order = db.execute("SELECT key, order_name FROM journal WHERE order_name IS NOT NULL LIMIT 1").fetchone()
+    db.close()
+    replayed = await asyncio.to_thread(_orderd, "replay", key[:12], env=plain, cwd=tmp_path, replace_env=True)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert f"already done as {order}" in replayed.stdout

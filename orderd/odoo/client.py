@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -48,6 +49,8 @@ _MIN_SOCKET_TIMEOUT = 0.05
 # Odoo exception names that mean "your credentials were refused" or "your session is gone": the
 # request was rejected before running, so logging in again and retrying once is safe.
 _AUTH_ERRORS = ("AccessDenied", "SessionExpiredException")
+# What Odoo (through PostgreSQL) says when the database named at login does not exist.
+_NO_DATABASE = re.compile(r'database "[^"]*" does not exist')
 
 # What urllib/http.client/json raise when the conversation with the server fails. URLError includes
 # HTTPError (any 4xx/5xx status, e.g. a proxy's HTML 502 page); http.client.HTTPException covers a
@@ -271,6 +274,8 @@ class OdooClient:
         return odoo
 
     def _login_refused(self, detail: str) -> str:
+        if _NO_DATABASE.search(detail):
+            return f"Odoo at {self.cfg.url} has no database {self.cfg.db!r} (check odoo.db)"
         return (f"Odoo at {self.cfg.url} refused the login {self.cfg.user!r} on database {self.cfg.db!r}: "
                 f"{detail} (check odoo.user and odoo.password / API key)")
 

@@ -123,7 +123,7 @@ def _utc(value: datetime | None) -> datetime | None:
 _DECODE = Decode(json=lambda value: value, timestamp=_utc)
 
 
-def _split_url(url: str) -> tuple[str, dict[str, str], str]:
+def split_url(url: str) -> tuple[str, dict[str, str], str]:
     """(conninfo for libpq, orderd's own parameters, a password-free name for messages)."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
@@ -228,7 +228,7 @@ class PostgresStore(Store):
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout: float | None = None) -> PostgresStore:
-        conninfo, own, name = _split_url(url)
+        conninfo, own, name = split_url(url)
         if busy_timeout is None:
             busy_timeout = _float_param(own, "busy_timeout", 5.0, name)
         pool_size = int(_float_param(own, "pool_size", 8, name))
