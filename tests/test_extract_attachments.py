@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from orderd.catalog import Catalog
 from orderd.extract import extract
 from orderd.records import Message
+from orderd.resolve import resolve_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_attachments", ROOT / "fixtures" / "emails" / "make_attachments.py")
@@ -68,3 +70,33 @@ def test_corrupt_spreadsheet_is_a_finding(catalog: Catalog) -> None:
     ex = extract(with_attachment("broken.xlsx", make.XLSX, b"not a zip", "2 x DC-1002"), catalog)
     assert [(m.product_text, m.qty) for m in ex.lines] == [("DC-1002", 2)]
     assert any("could not be read" in f for f in ex.findings)
+
+
+def test_ubl_order_document_is_read_field_by_field(catalog: Catalog) -> None:
+    """PEPPOL BIS Order 3: our item id, a GTIN, quantities, prices, the order number and the date."""
+    xml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>LM-2026-4471</cbc:ID>
+ <cac:Delivery><cac:RequestedDeliveryPeriod><cbc:EndDate>2026-12-10</cbc:EndDate></cac:RequestedDeliveryPeriod>
+ </cac:Delivery>
+ <cac:OrderLine><cac:LineItem><cbc:ID>1</cbc:ID><cbc:Quantity unitCode="C62">40</cbc:Quantity>
+  <cbc:LineExtensionAmount currencyID="EUR">2320.00</cbc:LineExtensionAmount>
+  <cac:Price><cbc:PriceAmount currencyID="EUR">58.00</cbc:PriceAmount></cac:Price>
+  <cac:Item><cbc:Name>Valve body</cbc:Name><cac:SellersItemIdentification><cbc:ID>DC-1005</cbc:ID>
+  </cac:SellersItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
+ <cac:OrderLine><cac:LineItem><cbc:ID>2</cbc:ID><cbc:Quantity unitCode="C62">2</cbc:Quantity>
+  <cac:Item><cbc:Name>Bracket kit</cbc:Name><cac:StandardItemIdentification>
+  <cbc:ID schemeID="0160">7612345000015</cbc:ID></cac:StandardItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
+</Order>"""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "orders@lindqvist-marine.se", "orders@mycompany.test", "Order LM-2026-4471"
+    msg["Date"] = "Thu, 19 Nov 2026 07:41:12 +0100"
+    msg.set_content("Please find our order attached.")
+    msg.add_attachment(xml, maintype="application", subtype="xml", filename="LM-2026-4471.xml")
+    ex = extract(Message.from_bytes(bytes(msg)), catalog)
+    lines = resolve_lines(ex.lines, catalog)
+    assert sorted((ln.product.default_code, ln.mention.qty) for ln in lines if ln.product) == \
+        [("DC-1005", 40.0), ("DC-1013", 2.0)]
+    assert ex.client_order_ref == "LM-2026-4471" and ex.commitment_date == date(2026, 12, 10)

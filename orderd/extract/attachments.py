@@ -13,6 +13,7 @@ import re
 from orderd.extract.lines import split_cells, table_rows, text_mentions
 from orderd.extract.nlp import CatalogIndex
 from orderd.extract.numbers import normalize_typography
+from orderd.extract.ubl import is_ubl_order, read_ubl_order
 from orderd.records import Attachment, LineMention
 
 MAX_ROWS = 500
@@ -31,6 +32,8 @@ def kind_of(att: Attachment) -> str | None:
         return "pdf"
     if name.endswith(".txt") or ctype == "text/plain":
         return "txt"
+    if name.endswith(".xml") or ctype in ("application/xml", "text/xml") or is_ubl_order(att.data):
+        return "xml"
     return None
 
 
@@ -133,6 +136,11 @@ def read_attachment(att: Attachment, index: CatalogIndex, lang: str) -> tuple[li
             rows = xlsx_rows(att.data)
             lines, _ = table_rows(rows, lang, source)
             return lines, "\n".join(" | ".join(r) for r in rows), []
+        if kind == "xml":
+            if not is_ubl_order(att.data):
+                return [], "", []
+            lines, facts = read_ubl_order(att.data, source)
+            return lines, facts, []
         text = pdf_text(att.data) if kind == "pdf" else _decode(att.data[:MAX_BYTES])
         lines, _ = text_mentions(text, index, lang, source, order_intent=True)
         if not lines:  # a PDF table whose columns collapsed to single spaces
