@@ -88,7 +88,8 @@ def test_ubl_order_document_is_read_field_by_field(catalog: Catalog) -> None:
   </cac:SellersItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
  <cac:OrderLine><cac:LineItem><cbc:ID>2</cbc:ID><cbc:Quantity unitCode="C62">2</cbc:Quantity>
   <cac:Item><cbc:Name>Bracket kit</cbc:Name><cac:StandardItemIdentification>
-  <cbc:ID schemeID="0160">7612345000015</cbc:ID></cac:StandardItemIdentification></cac:Item></cac:LineItem></cac:OrderLine>
+  <cbc:ID schemeID="0160">7612345000015</cbc:ID></cac:StandardItemIdentification></cac:Item></cac:LineItem>
+ </cac:OrderLine>
 </Order>"""
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "orders@lindqvist-marine.se", "orders@mycompany.test", "Order LM-2026-4471"
