@@ -11,17 +11,16 @@ from functools import partial
 import structlog
 from aiohttp import web
 
-from orderd.checks import probe_relay
 from orderd.config import Config, parse_hostport
 from orderd.extract import warm
-from orderd.http import make_app
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient
-from orderd.outbox import OutboxSender
+from orderd.outbox import OutboxSender, probe_relay
 from orderd.pipeline import Services, intake
 from orderd.smtp import SmtpFront
 from orderd.spool import Spool
 from orderd.store import open_store
+from orderd.web.http import make_app
 
 log = structlog.get_logger("orderd.app")
 

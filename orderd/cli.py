@@ -233,30 +233,11 @@ async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog |
 
 
 def _check(args: argparse.Namespace) -> int:
+    from orderd.commands.check import check
+
     # The report is the output: log lines (JSON when not on a terminal) would only interleave with it.
     log_mod.configure("auto", "critical")
-    unknown = config_mod.unknown_variables()
-    for name in unknown:
-        print(f"config: FAILED: {name} is not a configuration variable (ORDERD_<SECTION>_<KEY>, see README)",
-              file=sys.stderr)
-    try:
-        cfg = config_mod.load(args.config)
-    except config_mod.ConfigError as exc:
-        for problem in exc.problems:
-            print(f"config: FAILED: {problem}", file=sys.stderr)
-        return 1
-    if not unknown:
-        print(f"config: ok ({args.config or 'defaults and ORDERD_* variables'})")
-    from orderd.checks import run_checks
-    from orderd.reply import check_templates
-
-    errors = check_templates(cfg.templates.directory, cfg.profiles)
-    for error in errors:
-        print(f"templates: FAILED: {error}")
-    if not errors:
-        print(f"templates: ok ({cfg.templates.directory or 'packaged'}, {len(cfg.profiles)} profile(s))")
-    peers = asyncio.run(run_checks(cfg))
-    return 1 if errors or unknown else peers
+    return check(args.config)
 
 
 def _with_demo_store(cfg: config_mod.Config, config_file: str | None) -> config_mod.Config:
@@ -272,14 +253,14 @@ def _with_demo_store(cfg: config_mod.Config, config_file: str | None) -> config_
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from orderd.outbox_admin import list_outbox
+    from orderd.commands.outbox import list_outbox
 
     cfg = _with_demo_store(config_mod.load(args.config), args.config)
     return asyncio.run(list_outbox(cfg, state=args.state, limit=args.limit))
 
 
 def _outbox_retry(args: argparse.Namespace) -> int:
-    from orderd.outbox_admin import retry_outbox
+    from orderd.commands.outbox import retry_outbox
 
     if not args.ids and not args.failed:
         print("orderd outbox retry: give item ids or --failed", file=sys.stderr)
@@ -289,7 +270,7 @@ def _outbox_retry(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from orderd.replay import replay
+    from orderd.commands.replay import replay
 
     if not args.ids and not args.failed:
         print("orderd replay: give message ids or --failed", file=sys.stderr)

@@ -94,6 +94,47 @@ async def deliver(relay: RelayConfig, mail_from: str, rcpt_tos: list[str], raw: 
     return SendResult("sent")
 
 
+
+class RelayUnusable(Exception):
+    """The relay cannot take mail: unreachable, silent, or not speaking SMTP."""
+
+
+async def probe_relay(relay: RelayConfig, timeout: float | None = None) -> None:
+    """Connect to the relay and greet it, as the sender does (readiness, `orderd check`); RelayUnusable
+    says what is wrong in the operator's terms."""
+    timeout = relay.timeout if timeout is None else timeout
+    where = f"relay {relay.host}:{relay.port}"
+    # A bare TCP connection first: aiosmtplib reports "cannot connect" and "connected, but no greeting"
+    # alike, and they call for different fixes.
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(relay.host, relay.port), timeout)
+    except TimeoutError as exc:
+        raise RelayUnusable(f"{where}: no answer within {timeout:g} s (relay.host, relay.port)") from exc
+    except OSError as exc:
+        raise RelayUnusable(f"{where}: cannot connect ({exc.strerror or exc}) (relay.host, relay.port)") from exc
+    writer.close()
+    client = aiosmtplib.SMTP(hostname=relay.host, port=relay.port, timeout=timeout,
+                             use_tls=relay.tls == "implicit", start_tls=relay.tls == "starttls")
+    try:
+        await client.connect()
+    except (aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPTimeoutError) as exc:
+        # A socket that accepts but never greets: an HTTP server, a database, anything but SMTP.
+        raise RelayUnusable(f"{where}: accepted the connection but sent no SMTP greeting within {timeout:g} s;"
+                          " is it an SMTP server? (relay.host, relay.port)") from exc
+    except aiosmtplib.SMTPConnectError as exc:
+        raise RelayUnusable(f"{where}: cannot connect ({exc.message or exc})") from exc
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPServerDisconnected) as exc:
+        raise RelayUnusable(f"{where}: answered, but not as an SMTP server ({exc}); (relay.host, relay.port,"
+                          " relay.tls)") from exc
+    try:
+        await client.ehlo()
+    finally:
+        try:
+            await client.quit()
+        except aiosmtplib.SMTPException:
+            client.close()
+
+
 class OutboxSender:
     """Background task that drains the outbox.
 

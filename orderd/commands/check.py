@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiosmtplib
-
-from orderd.config import Config, RelayConfig
+from orderd import config as config_mod
+from orderd.config import Config
 from orderd.odoo.client import OdooClient, OdooUnavailable
+from orderd.outbox import RelayUnusable, probe_relay
+from orderd.reply import check_templates
 from orderd.store import StoreUnavailable
 
 
@@ -36,43 +38,11 @@ async def _odoo(config: Config) -> str:
         await client.close()
 
 
-async def probe_relay(relay: RelayConfig, timeout: float | None = None) -> None:
-    """Connect to the relay and greet it, as the outbox would; CheckFailed says what is wrong."""
-    timeout = relay.timeout if timeout is None else timeout
-    where = f"relay {relay.host}:{relay.port}"
-    # A bare TCP connection first: aiosmtplib reports "cannot connect" and "connected, but no greeting"
-    # alike, and they call for different fixes.
-    try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(relay.host, relay.port), timeout)
-    except TimeoutError as exc:
-        raise CheckFailed(f"{where}: no answer within {timeout:g} s (relay.host, relay.port)") from exc
-    except OSError as exc:
-        raise CheckFailed(f"{where}: cannot connect ({exc.strerror or exc}) (relay.host, relay.port)") from exc
-    writer.close()
-    client = aiosmtplib.SMTP(hostname=relay.host, port=relay.port, timeout=timeout,
-                             use_tls=relay.tls == "implicit", start_tls=relay.tls == "starttls")
-    try:
-        await client.connect()
-    except (aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPTimeoutError) as exc:
-        # A socket that accepts but never greets: an HTTP server, a database, anything but SMTP.
-        raise CheckFailed(f"{where}: accepted the connection but sent no SMTP greeting within {timeout:g} s;"
-                          " is it an SMTP server? (relay.host, relay.port)") from exc
-    except aiosmtplib.SMTPConnectError as exc:
-        raise CheckFailed(f"{where}: cannot connect ({exc.message or exc})") from exc
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPServerDisconnected) as exc:
-        raise CheckFailed(f"{where}: answered, but not as an SMTP server ({exc}); (relay.host, relay.port,"
-                          " relay.tls)") from exc
-    try:
-        await client.ehlo()
-    finally:
-        try:
-            await client.quit()
-        except aiosmtplib.SMTPException:
-            client.close()
-
-
 async def _relay(config: Config) -> str:
-    await probe_relay(config.relay, timeout=min(config.relay.timeout, 10.0))
+    try:
+        await probe_relay(config.relay, timeout=min(config.relay.timeout, 10.0))
+    except RelayUnusable as exc:
+        raise CheckFailed(str(exc)) from exc
     return f"{config.relay.host}:{config.relay.port} ({config.relay.tls})"
 
 
@@ -144,3 +114,26 @@ async def run_checks(config: Config) -> int:
         else:
             print(f"{name}: ok ({detail})")
     return 1 if failures else 0
+
+
+def check(config_file: str | None) -> int:
+    """`orderd check`: the configuration, the templates, then each peer; 0 when all are usable."""
+    unknown = config_mod.unknown_variables()
+    for name in unknown:
+        print(f"config: FAILED: {name} is not a configuration variable (ORDERD_<SECTION>_<KEY>, see README)",
+              file=sys.stderr)
+    try:
+        cfg = config_mod.load(config_file)
+    except config_mod.ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config: FAILED: {problem}", file=sys.stderr)
+        return 1
+    if not unknown:
+        print(f"config: ok ({config_file or 'defaults and ORDERD_* variables'})")
+    errors = check_templates(cfg.templates.directory, cfg.profiles)
+    for error in errors:
+        print(f"templates: FAILED: {error}")
+    if not errors:
+        print(f"templates: ok ({cfg.templates.directory or 'packaged'}, {len(cfg.profiles)} profile(s))")
+    peers = asyncio.run(run_checks(cfg))
+    return 1 if errors or unknown else peers

@@ -277,7 +277,7 @@ def _bad(message: str) -> web.HTTPBadRequest:
 
 
 def _page_file(name: str) -> str:
-    return resources.files("orderd").joinpath("console_page", name).read_text(encoding="utf-8")
+    return resources.files("orderd.web").joinpath("console_page", name).read_text(encoding="utf-8")
 
 
 def add_routes(app: web.Application, store: Store, token: str, *,

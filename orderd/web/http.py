@@ -1,5 +1,5 @@
 """The HTTP endpoint beside the SMTP listener: liveness, readiness, Prometheus metrics and, given a
-store, the operator console (orderd/console.py)."""
+store, the operator console (orderd/web/console.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from orderd import console, metrics
+from orderd import metrics
 from orderd.store import Store
+from orderd.web import console
 
 # A readiness check: a name ("odoo", "relay", "store") and a coroutine that raises when it is not ready.
 Check = tuple[str, Callable[[], Awaitable[object]]]
