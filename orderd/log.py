@@ -31,7 +31,3 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-
-
-def get(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)

@@ -102,21 +102,6 @@ def pdf_text(data: bytes) -> str:
     return normalize_typography("\n".join(re.sub(r"[ ]{3,}", "   ", p) for p in pages))
 
 
-def attachment_text(att: Attachment) -> str:
-    """The readable text of an attachment (for references and dates), empty when not readable."""
-    kind = kind_of(att)
-    try:
-        if kind == "pdf":
-            return pdf_text(att.data)
-        if kind in ("csv", "txt"):
-            return _decode(att.data[:MAX_BYTES])
-        if kind == "xlsx":
-            return "\n".join(" | ".join(r) for r in xlsx_rows(att.data))
-    except Exception:
-        return ""
-    return ""
-
-
 def read_attachment(att: Attachment, index: CatalogIndex, lang: str) -> tuple[list[LineMention], str, list[str]]:
     """Lines, text and findings of one attachment. Never raises: a broken file is a finding."""
     source = f"attachment:{att.filename}"
