@@ -39,6 +39,7 @@ class CatalogCache:
         self._loaded_at = 0.0  # monotonic time of the last successful load
         self._lock = asyncio.Lock()  # one load at a time; concurrent callers share its result
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def get(self) -> Catalog:
         """The cached catalog; the first call loads it (and raises OdooUnavailable if it cannot)."""
@@ -61,10 +62,13 @@ class CatalogCache:
     async def close(self) -> None:
         """Stop the background refresh."""
         task, self._task = self._task, None
-        if task is not None:
+        self._stopping = True
+        while task is not None and not task.done():
+            # Python 3.11's wait_for can swallow a cancellation that lands as an RPC completes: cancel
+            # again until the task is done (the loop also stops on its own at the next turn).
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await asyncio.wait({task}, timeout=0.5)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -74,7 +78,7 @@ class CatalogCache:
                                                                 name="catalog-refresh")
 
     async def _refresh_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.refresh_seconds)
             try:
                 async with self._lock:
