@@ -143,13 +143,14 @@ def variant_agreement(paths: list[Path], catalog_path: Path = CATALOG) -> dict[s
     differing: list[str] = []
     wrong: list[str] = []
     for path in paths:
-        original = judge_file(path, catalog, reading)
+        raw = path.read_bytes()
+        original = judge_file(path, catalog, reading, raw)
         # A colleague forwarding a bounce, or forwarding a colleague's forward, changes what the mail is.
-        message = Message.from_bytes(path.read_bytes())
+        message = Message.from_bytes(raw)
         forwardable = (original.truth["decision"] != "not_order" and original.got["customer"] == message.sender_email
                        and not FORWARD_SUBJECT.match(message.subject))  # a forward forwarded: two notes deep
-        for kind, raw in variants_of(path.read_bytes(), forwardable=forwardable).items():
-            outcome = judge_file(path, catalog, reading, raw, f"{path.stem}~{kind}")
+        for kind, variant in variants_of(raw, forwardable=forwardable).items():
+            outcome = judge_file(path, catalog, reading, variant, f"{path.stem}~{kind}")
             same = _reading_of(outcome) == _reading_of(original)
             per_kind.setdefault(kind, [0, 0])
             per_kind[kind][0] += same

@@ -256,7 +256,8 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
     catalog = await services.catalog.get()
     loop = asyncio.get_running_loop()
     # A reply that would go to one of our own domains is withheld in _reply().
-    run = partial(understand, message, catalog, Reading.from_config(cfg))
+    reading = Reading.from_config(cfg)  # once per message: understanding and both gate passes share it
+    run = partial(understand, message, catalog, reading)
     understood = await loop.run_in_executor(services.executor, run)
     timings = understood.timings
     if _has_unknown_line(understood.lines):
@@ -298,7 +299,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
                     sender=understood.customer_email)
         understood.thread = ThreadRef()
 
-    verdict_without_stock = _decide(understood, None, cfg)
+    verdict_without_stock = _decide(understood, None, reading)
     if verdict_without_stock.decision == "not_order":
         forward = _forward(message, cfg, "; ".join(verdict_without_stock.reasons))
         return Outcome("not_order", verdict_without_stock.reasons, outgoing=[forward]), timings
@@ -328,7 +329,7 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
         free_by_code = {line.product.default_code: free_by_id.get(line.product.id, 0.0)
                         for line in resolved if line.product and line.product.id is not None}
         with stage("decide", timings):
-            verdict = _decide(understood, free_by_code, cfg, customer_known=not partner.created)
+            verdict = _decide(understood, free_by_code, reading, customer_known=not partner.created)
     with stage("write", timings):
         if existing is None:
             order = await odoo_orders.create_order(
@@ -498,11 +499,11 @@ async def _about_existing_order(understood: Understanding, services: Services,
     return Outcome(decision, [*reasons, withheld] if withheld else reasons, found.id, found.name, outgoing)
 
 
-def _decide(understood: Understanding, free_qty: dict[str, float] | None, cfg: Config, *,
+def _decide(understood: Understanding, free_qty: dict[str, float] | None, reading: Reading, *,
             customer_known: bool = True) -> Verdict:
     """The gate under the configured policy; free_qty None: before stock is known. Judged on the day
     orderd reads the mail; customer_known: the partner was found in Odoo, not created for this mail."""
-    verdict = judge(understood, free_qty, Reading.from_config(cfg), today=datetime.now(UTC).date(),
+    verdict = judge(understood, free_qty, reading, today=datetime.now(UTC).date(),
                     customer_known=customer_known)
     if free_qty is not None:
         for reason in verdict.reasons:

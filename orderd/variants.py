@@ -26,10 +26,6 @@ OLD_ORDER = ("\n\nOn Mon, 2 Nov 2026 at 09:12, Orders <orders@mycompany.test> wr
 CODE = re.compile(r"\b([A-Z]{2})-(\d{4})\b")
 
 
-def _text_body(msg: EmailMessage) -> str:
-    return read_body(msg).text
-
-
 def _rebuild(original: EmailMessage, body: str, *, subtype: str = "plain", charset: str = "utf-8",
              cte: str | None = None) -> EmailMessage:
     """The original's headers and attachments around a new body."""
@@ -117,7 +113,7 @@ def variants_of(raw: bytes, *, forwardable: bool = True) -> dict[str, bytes]:
     forward)."""
     original = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(original, EmailMessage)
-    text = _text_body(original)
+    text = read_body(original).text
     if not text.strip():
         return {}
     out = {}
