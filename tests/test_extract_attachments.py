@@ -101,3 +101,47 @@ def test_ubl_order_document_is_read_field_by_field(catalog: Catalog) -> None:
     assert sorted((ln.product.default_code, ln.mention.qty) for ln in lines if ln.product) == \
         [("DC-1005", 40.0), ("DC-1013", 2.0)]
     assert ex.client_order_ref == "LM-2026-4471" and ex.commitment_date == date(2026, 12, 10)
+
+
+_EDIFACT_ORDERS = b"""UNA:+.? '
+UNB+UNOC:3+4012345000009:14+VALLEEDC:ZZZ+261117:0200+00000412'
+UNH+1+ORDERS:D:96A:UN:EAN008'
+BGM+220+4500071234+9'
+DTM+137:20261117:102'
+DTM+2:20261210:102'
+NAD+BY+4012345000009::9++Hartmann Pumpen GmbH'
+LIN+1'
+PIA+5+DC-1004:SA'
+PIA+1+HP-220-117:IN'
+IMD+F++:::Pumpenlaufrad Messing'
+QTY+21:60:PCE'
+PRI+AAA:32.00:::1:PCE'
+LIN+2++7612345000015:EN'
+QTY+21:25:PCE'
+LIN+3'
+PIA+5+DC-1012:SA'
+QTY+21:4:CT'
+UNS+S'
+UNT+18+1'
+UNZ+1+00000412'
+"""
+
+
+def test_edifact_orders_is_read_segment_by_segment(catalog: Catalog) -> None:
+    """ORDERS D.96A: our id (PIA+5 SA), a GTIN (LIN), quantities in pieces; cartons are not pieces."""
+    msg = with_attachment("ORDERS_4500071234.edi", "application/octet-stream", _EDIFACT_ORDERS, "EDI order.")
+    ex = extract(msg, catalog)
+    resolved = resolve_lines(ex.lines, catalog)
+    assert [(ln.product.default_code if ln.product else None, ln.mention.qty) for ln in resolved] == \
+        [("DC-1004", 60.0), ("DC-1013", 25.0), ("DC-1012", None)]
+    assert resolved[2].mention.doubt == "pack_unknown"  # 4 cartons: the carton's size is not in the message
+    assert resolved[0].mention.unit_price == 32.0
+    assert ex.client_order_ref == "4500071234" and ex.commitment_date == date(2026, 12, 10)
+    assert ex.intent == "order"
+
+
+def test_edifact_ordchg_is_a_change_whatever_the_covering_text_says(catalog: Catalog) -> None:
+    ordchg = _EDIFACT_ORDERS.replace(b"ORDERS:D:96A", b"ORDCHG:D:96A").replace(b"BGM+220+4500071234+9",
+                                                                               b"BGM+230+4500071234+4")
+    msg = with_attachment("ORDCHG_4500071234.edi", "application/edifact", ordchg, "Please process the attached order.")
+    assert extract(msg, catalog).intent == "change"

@@ -121,3 +121,30 @@ def test_question_sentence_beside_an_order_adds_no_line(catalog: Catalog) -> Non
 ])
 def test_more_relative_delivery_dates(body: str, when: date, catalog: Catalog) -> None:
     assert read(body, catalog)[0].commitment_date == when
+
+
+def test_an_erp_item_continues_on_indented_lines(catalog: Catalog) -> None:
+    """One item over several lines: the buyer's number and name, then our code indented below it."""
+    body = ("Item  Material   Description              Order qty Unit  Net price   Net value\n"
+            "00010 KI-33021   Brass pump impeller        100.000 EA       32.000    3,200.00\n"
+            "      Your material no.: DC-1004\n"
+            "      Delivery date    : 2026-12-15\n"
+            "00020 KI-33044   Aluminium pump cover        45.000 EA       36.000    1,620.00\n"
+            "      Your material no.: DC-1012\n")
+    _, got = read(body, catalog)
+    assert got == [("DC-1004", 100), ("DC-1012", 45)]
+
+
+def test_a_price_per_hundred_is_not_a_second_quantity(catalog: Catalog) -> None:
+    body = ("Sehr geehrte Damen und Herren, wir bestellen wie folgt:\n"
+            "Pos.  Material    Bezeichnung               Menge Einh.  Preis pro Einheit    Nettowert\n"
+            "00010 700-11842   Ventilsitz aus Messing  300,000 ST   1.400,00 EUR / 100 ST   4.200,00\n"
+            "      Ihre Materialnummer: DC-1011\n")
+    ex, got = read(body, catalog, sender="einkauf@hartmann-pumpen.de")
+    assert got == [("DC-1011", 300)]
+    assert ex.lines[0].confidence == 1.0 and ex.lines[0].unit_price == 14.0
+
+
+def test_a_code_on_its_own_line_is_not_merged_into_the_item_above(catalog: Catalog) -> None:
+    _, got = read("Please send:\nDC-1004 x 10\nDC-1011\n", catalog)
+    assert got == [("DC-1004", 10), ("DC-1011", None)]

@@ -64,11 +64,13 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
     lines, asked = text_mentions(prose, index, rules_lang, "body", ordering_words(cleaned, subject))
     att_texts: list[str] = []
     att_lines: list[LineMention] = []
+    document_intent: str | None = None  # what a structured order document says it is
     for att in attachments:
-        found, att_text, notes = read_attachment(att, index, rules_lang)
-        att_lines += found
-        att_texts.append(att_text)
-        findings += notes
+        reading = read_attachment(att, index, rules_lang)
+        att_lines += reading.lines
+        att_texts.append(reading.text)
+        findings += reading.findings
+        document_intent = document_intent or reading.intent
     if not is_internal(message.sender_email, domains):
         # A customer forwarding their own colleague's request ("please process the order below"): the
         # forwarded text is the order (inline it is read with the new text; attached, it is read here),
@@ -110,7 +112,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         findings.append("asks about products without ordering them")
     intent = read_intent(cleaned, subject, has_lines=any(m.qty for m in lines),
                          lines_only=_lines_only(prose, lines), order_document=bool(att_lines),
-                         calendar=_has_calendar(message, attachments))
+                         calendar=_has_calendar(message, attachments), document_intent=document_intent)
     if asked and (intent.kind == "rfq" or intent.ordering) and intent.kind not in ("change", "cancel"):
         # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
         asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)

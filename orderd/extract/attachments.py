@@ -1,4 +1,5 @@
-"""Order lines from attachments: CSV (dialect sniffed), XLSX (openpyxl), PDF (pypdf text layer).
+"""Order lines from attachments: CSV (dialect sniffed), XLSX (openpyxl), PDF (pypdf text layer), and
+structured order documents (UBL, EDIFACT).
 
 Each reader is a pure function of the bytes, safe to run in an executor thread. Size caps keep a
 hostile spreadsheet from stalling an SMTP session; flagged attachments are never opened.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass, field
 
+from orderd.extract.edifact import is_edifact, read_edifact_order
 from orderd.extract.lines import split_cells, table_rows, text_mentions
 from orderd.extract.nlp import CatalogIndex
 from orderd.extract.numbers import normalize_typography
@@ -34,6 +37,8 @@ def kind_of(att: Attachment) -> str | None:
         return "txt"
     if name.endswith(".xml") or ctype in ("application/xml", "text/xml") or is_ubl_order(att.data):
         return "xml"
+    if name.endswith((".edi", ".edifact")) or ctype == "application/edifact" or is_edifact(att.data):
+        return "edifact"
     return None
 
 
@@ -102,35 +107,42 @@ def pdf_text(data: bytes) -> str:
     return normalize_typography("\n".join(re.sub(r"[ ]{3,}", "   ", p) for p in pages))
 
 
-def read_attachment(att: Attachment, index: CatalogIndex, lang: str) -> tuple[list[LineMention], str, list[str]]:
+@dataclass
+class AttachmentReading:
+    lines: list[LineMention] = field(default_factory=list)
+    text: str = ""  # what the date and reference readers see of it
+    findings: list[str] = field(default_factory=list)
+    intent: str | None = None  # what a structured order document says it is: "order", "change", "cancel"
+
+
+def read_attachment(att: Attachment, index: CatalogIndex, lang: str) -> AttachmentReading:
     """Lines, text and findings of one attachment. Never raises: a broken file is a finding."""
     source = f"attachment:{att.filename}"
     if att.flagged:
-        return [], "", [f"attachment {att.filename} not opened ({att.flagged})"]
+        return AttachmentReading(findings=[f"attachment {att.filename} not opened ({att.flagged})"])
     kind = kind_of(att)
     if kind is None:
-        return [], "", []
+        return AttachmentReading()
     if len(att.data) > MAX_BYTES:
-        return [], "", [f"attachment {att.filename} too large to read"]
+        return AttachmentReading(findings=[f"attachment {att.filename} too large to read"])
     try:
-        if kind == "csv":
-            rows = csv_rows(att.data)
+        if kind in ("csv", "xlsx"):
+            rows = csv_rows(att.data) if kind == "csv" else xlsx_rows(att.data)
             lines, _ = table_rows(rows, lang, source)
-            return lines, "\n".join(" | ".join(r) for r in rows), []
-        if kind == "xlsx":
-            rows = xlsx_rows(att.data)
-            lines, _ = table_rows(rows, lang, source)
-            return lines, "\n".join(" | ".join(r) for r in rows), []
+            return AttachmentReading(lines, "\n".join(" | ".join(r) for r in rows))
         if kind == "xml":
             if not is_ubl_order(att.data):
-                return [], "", []
+                return AttachmentReading()
             lines, facts = read_ubl_order(att.data, source)
-            return lines, facts, []
+            return AttachmentReading(lines, facts, intent="order")
+        if kind == "edifact":
+            edi = read_edifact_order(att.data, source)
+            return AttachmentReading(edi.lines, edi.facts, intent=edi.intent)
         text = pdf_text(att.data) if kind == "pdf" else _decode(att.data[:MAX_BYTES])
         lines, _ = text_mentions(text, index, lang, source, order_intent=True)
         if not lines:  # a PDF table whose columns collapsed to single spaces
             rows = [split_cells(ln) or [] for ln in text.split("\n")]
             lines, _ = table_rows(rows, lang, source)
-        return lines, text, []
+        return AttachmentReading(lines, text)
     except Exception as exc:  # a corrupt file must not fail the message
-        return [], "", [f"attachment {att.filename} could not be read ({type(exc).__name__})"]
+        return AttachmentReading(findings=[f"attachment {att.filename} could not be read ({type(exc).__name__})"])

@@ -147,10 +147,14 @@ def _questions(text: str) -> list[str]:
 
 
 def read_intent(new_text: str, subject: str, *, has_lines: bool, lines_only: bool,
-                order_document: bool = False, calendar: bool = False) -> Intent:
+                order_document: bool = False, calendar: bool = False, document_intent: str | None = None) -> Intent:
     """The intent of the new text. has_lines: order lines with quantities were read; lines_only: the new
     text is little more than those lines (a bare list sent to the order address is an order);
-    order_document: an attachment is an order document (a purchase order file with an item table)."""
+    order_document: an attachment is an order document (a purchase order file with an item table);
+    document_intent: what a structured order document (EDIFACT, UBL) declares itself to be, which
+    its covering text cannot overrule."""
+    if document_intent in ("change", "cancel"):
+        return Intent(document_intent, f"the attached order document is a {document_intent}", False)
     body = fold(new_text)
     subj = fold(subject)
     both = f"{subj}\n{body}"

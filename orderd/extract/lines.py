@@ -276,6 +276,9 @@ def _is_date_like(text: str) -> bool:
     )
 
 
+_PRICE_BASIS_BEFORE = re.compile(r"(?:/|\bper|\bpro|\bpor|\bpour|\bje)\s*$", re.I)
+
+
 def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
                     anchor: tuple[int, int]) -> list[Candidate]:
     """Numbers in text that may be this mention's quantity, scored by what surrounds them."""
@@ -297,6 +300,8 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         if _BAD_AFTER.match(after) and not UNIT_RE.match(after):
             continue
         unit_follows = bool(UNIT_RE.match(after))
+        if unit_follows and _PRICE_BASIS_BEFORE.search(before[-8:]):
+            continue  # "1.400,00 / 100 ST", "price per 100 pcs": the quantity a price is given for
         if (_BAD_BEFORE if not unit_follows else _BAD_BEFORE_STRONG).search(before[-14:]) \
                 and not UNIT_BEFORE_RE.search(before):
             continue
@@ -748,6 +753,7 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
     asked = False
     pending: LineMention | None = None
     pending_qty: tuple[float, int] | None = None
+    by_text = {m.text: m for m in table}
     for i, line in enumerate(lines):
         if i in used or not line.strip():
             continue
@@ -773,13 +779,47 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
             if plabel:
                 found = [_label_mention(plabel.group(1), line, index, source)]
         asked = asked or question
+        item = _item_continued(lines, i, found, by_text, index)
+        if item is not None:
+            item.product_text = f"{found[0].product_text} {item.product_text}"
+            item.text += "\n" + line.strip()
+            continue
         for mention in found:
             if mention.qty is None and pending_qty is not None and i - pending_qty[1] <= 2:
                 mention.qty, mention.uom, mention.confidence = pending_qty[0], "Units", 1.0
                 pending_qty = None
             mentions.append(mention)
+            by_text[mention.text] = mention
         pending = found[-1] if len(found) == 1 and found[-1].qty is None else None
     return mentions, asked
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _item_continued(lines: list[str], i: int, found: list[LineMention], by_text: dict[str, LineMention],
+                    index: CatalogIndex) -> LineMention | None:
+    """The item that an indented detail line under it belongs to, when that line only gives our code.
+
+    ERP documents write one item on several lines: "00010 KI-33021 Brass pump impeller 100.000 EA" and
+    below it, indented, "Your material no.: DC-1004". That is the item's product, not a second line
+    without a quantity. Only a code continues an item (a code is certain; the name above is checked
+    against it when the product is resolved), only on an item that has its quantity and names no other
+    code of ours."""
+    if len(found) != 1 or found[0].qty is not None or not index.code_spans(found[0].product_text):
+        return None
+    j = i - 1
+    while j >= 0 and lines[j].strip() and lines[j].strip() not in by_text and _indent(lines[j]) > _indent(lines[i]) - 1:
+        j -= 1  # other detail lines of the same item ("Delivery date: …")
+    if j < 0 or not lines[j].strip() or _indent(lines[i]) <= _indent(lines[j]):
+        return None
+    item = by_text.get(lines[j].strip())
+    if item is None or item.qty is None:
+        return None
+    codes = {c for _, _, c in index.code_spans(item.product_text)}
+    code = index.code_spans(found[0].product_text)[0][2]
+    return item if codes <= {code} else None
 
 
 def _first_number(text: str, lang: str) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, PACK_WORDS, fold, parse_number
+from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, PACK_WORDS, UNITS, fold, parse_number
 from orderd.records import LineMention
 
 _PACK_AFTER = re.compile(r"^\s*(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
@@ -59,6 +59,18 @@ def _qty_spans(text: str, qty: float, lang: str) -> list[tuple[int, int]]:
     return spans
 
 
+_PRICE_BASIS = re.compile(rf"^\s*(?:/|per|pro|por|pour|je)\s*(\d{{1,5}})\s*(?:{UNITS})", re.I)
+
+
+def _unit_price(match: re.Match[str], text: str, lang: str) -> float | None:
+    """A written price per unit: "14,00 €/St." as is, "1.400,00 € / 100 St." divided by its basis."""
+    price = parse_number(match.group(1) or match.group(2), lang)
+    basis = _PRICE_BASIS.match(text[match.end():])
+    if price and basis and int(basis.group(1)) > 0:
+        return price / int(basis.group(1))
+    return price
+
+
 def read_quantity_context(mention: LineMention, lang: str) -> None:
     """Set the mention's doubt, pack unit and stated price from the line it came from (in place)."""
     text = mention.text
@@ -91,7 +103,7 @@ def read_quantity_context(mention: LineMention, lang: str) -> None:
         mention.doubt = "vague"
     if mention.doubt in ("range", "vague"):
         mention.qty = None  # no one quantity was asked for: the draft leaves it to the salesperson
-    prices = [parse_number(p1 or p2, lang) for p1, p2 in _PRICE.findall(text)]
+    prices = [_unit_price(m, text, lang) for m in _PRICE.finditer(text)]
     prices = [p for p in prices if p]
     if prices:
         mention.unit_price = prices[0]
