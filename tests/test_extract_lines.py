@@ -148,3 +148,13 @@ def test_a_price_per_hundred_is_not_a_second_quantity(catalog: Catalog) -> None:
 def test_a_code_on_its_own_line_is_not_merged_into_the_item_above(catalog: Catalog) -> None:
     _, got = read("Please send:\nDC-1004 x 10\nDC-1011\n", catalog)
     assert got == [("DC-1004", 10), ("DC-1011", None)]
+
+
+def test_two_codes_each_with_its_name_beside_it(catalog: Catalog) -> None:
+    """"60 of the heat sinks (DC-1007) and 24 motor end caps, DC-1010": the second name and code are
+    one item, and its quantity is the 24 before the name."""
+    ex, got = read("Could you please put through an order for 60 of the aluminium heat sinks (DC-1007) "
+                   "and 24 motor end caps, DC-1010? PO number for the paperwork is NW-P-60418.", catalog)
+    assert got == [("DC-1007", 60), ("DC-1010", 24)]
+    assert all(m.confidence == 1.0 or m.confidence >= 0.95 for m in ex.lines)
+    assert ex.client_order_ref == "NW-P-60418"

@@ -388,8 +388,22 @@ def group_items(anchors: list[Anchor], line: str) -> list[list[Anchor]]:
         others = [[a] for a in anchors if a not in same]
         return sorted([same, *others], key=lambda item: item[0].start)
     if len(codes) > 1:
-        return [[a] for a in codes]
+        # "60 heat sinks (DC-1007) and 24 motor end caps, DC-1010": each code with the name of that same
+        # product written right beside it is one item; names further away are left out (several codes
+        # on a line: the codes say which items)
+        items = [[c, *(a for a in anchors if a.kind == "name" and a.code == c.code and _described(line, a, c))]
+                 for c in codes]
+        return [sorted(item, key=lambda a: a.start) for item in items]
     return [[a] for a in anchors]
+
+
+_BETWEEN_NAME_AND_CODE = re.compile(r"[\s,:;(\[\-–]*(?:ref\.?|réf\.?|art\.?|code|item|no\.?|nr\.?)?[\s.:#(\[]*", re.I)
+
+
+def _described(line: str, name: Anchor, code: Anchor) -> bool:
+    """The name is written right beside the code, with nothing but punctuation or "ref." between."""
+    lo, hi = (name.end, code.start) if name.end <= code.start else (code.end, name.start)
+    return _BETWEEN_NAME_AND_CODE.fullmatch(line[lo:hi]) is not None
 
 
 def _regions(line: str, items: list[list[Anchor]]) -> list[tuple[int, int]]:

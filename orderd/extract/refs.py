@@ -14,7 +14,8 @@ _CUE = (
     r"|orden\s+de\s+compra|nuestra\s+referencia|n[uú]mero\s+de\s+pedido|ref\.?\s+pedido|r[ée]f(?:[ée]rence)?\.?)"
 )
 REF_RE = re.compile(
-    rf"(?<![\w-])(?P<cue>{_CUE})\s*[:#.]?\s*(?:n[°ºo]\.?\s*|#\s*|is\s+|est\s+|ist\s+|es\s+)?"
+    rf"(?<![\w-])(?P<cue>{_CUE})\s*[:#.]?\s*(?:n[°ºo]\.?\s*|#\s*|(?:(?:for|of|on|de|pour|f[üu]r|para)\s+[^\W\d]"
+    r"[^\W\d]*(?:\s+[^\W\d]+){0,2}\s+)?(?:is|est|ist|es|lautet)\s+)?"
     r"(?P<ref>[A-Z0-9][A-Z0-9\-_/.]{1,30}[A-Z0-9])",
     re.I,
 )
