@@ -125,7 +125,11 @@ def resolve_text(text: str, catalog: Catalog, customer_codes: dict[str, str] | N
         by_name = match_name(rest, catalog)
         return Match(None, 0.0, tuple(c for c in ([by_name.product.default_code] if by_name.product else [])) +
                      by_name.candidates)
-    return match_name(text, catalog)
+    # the buyer's own article number beside the name ("IV-5530 Cuerpo de válvula") is not part of the name
+    return match_name(_OTHER_NUMBERS.sub(" ", text), catalog)
+
+
+_OTHER_NUMBERS = re.compile(r"(?<!\S)(?=(?:\S*\d){3})\S+(?!\S)")
 
 
 _CODE_CUE = re.compile(

@@ -158,3 +158,18 @@ def test_two_codes_each_with_its_name_beside_it(catalog: Catalog) -> None:
     assert got == [("DC-1007", 60), ("DC-1010", 24)]
     assert all(m.confidence == 1.0 or m.confidence >= 0.95 for m in ex.lines)
     assert ex.client_order_ref == "NW-P-60418"
+
+
+def test_a_table_with_the_buyers_and_our_code_columns_trusts_our_code(catalog: Catalog) -> None:
+    body = ("Pos | Your part no. | Item code | Description | Qty\n"
+            "1 | NW-33021 | DC-1011 | Brass valve seat - 60 pcs | 60\n")
+    ex, got = read(body, catalog)
+    assert got == [("DC-1011", 60)]
+    assert resolve_lines(ex.lines, catalog)[0].confidence == 1.0
+
+
+def test_the_buyers_article_number_beside_our_name_is_not_part_of_the_name(catalog: Catalog) -> None:
+    ex, got = read("Ref. cliente | Descripción | Cantidad\nIV-5530 | Cuerpo de válvula de aluminio | 30\n", catalog,
+                   sender="compras@iberiavalves.es")
+    assert got == [("DC-1005", 30)]
+    assert resolve_lines(ex.lines, catalog)[0].confidence >= 0.95

@@ -38,6 +38,10 @@ _CODE_HDR = re.compile(
     r"product ref|codigo|referencia|ref\. article|reference article|n° article|no article|"
     r"material|materialnummer|our code|your code|code article|catalog no|cat no)\.?$"
 )
+# "Item code", "Your part no.", "Unsere Art.-Nr.", "Réf. fournisseur": a header naming a code in other words
+_CODE_WORD_HDR = re.compile(r"\b(?:code|codigo|sku|ean|gtin|part ?(?:no|nr|number|#)|item ?(?:no|nr|number|#|code|id)|"
+                            r"art ?-? ?nr|artikel ?-? ?nr\w*|artikelnummer|materialnummer|materialnr|ref|reference|"
+                            r"referencia|n° article)\b")
 _DESC_HDR = re.compile(
     r"^(description|product|products|designation|bezeichnung|beschreibung|produit|producto|descripcion|"
     r"item description|artikelbezeichnung|name|product name|libelle|articulo|article description|"
@@ -81,6 +85,7 @@ class Header:
     code: int | None
     desc: int | None
     ncells: int
+    more_codes: tuple[int, ...] = ()  # further code columns ("Ihre Art.-Nr." and "Unsere Art.-Nr.")
     price: int | None = None  # the unit price column
     amount: int | None = None  # the line amount column (quantity × price)
     price_per: float = 1.0  # "Preis pro 100 St": the price column counts this many units
@@ -89,16 +94,20 @@ class Header:
 
 def header_of(cells: list[str]) -> Header | None:
     qty = code = desc = price = unit = amount = None
+    more_codes: list[int] = []
     price_per = 1.0
     for i, cell in enumerate(cells):
         c = re.sub(r"\s+", " ", fold(cell).strip(" :*#.")).replace(".", "") if cell else ""
         c2 = re.sub(r"\s+", " ", fold(cell).strip(" :*")) if cell else ""
         if qty is None and (_QTY_HDR.match(c) or _QTY_HDR.match(c2)):
             qty = i
-        elif code is None and (_CODE_HDR.match(c) or _CODE_HDR.match(c2)):
-            code = i
         elif desc is None and (_DESC_HDR.match(c) or _DESC_HDR.match(c2)):
             desc = i
+        elif _CODE_HDR.match(c) or _CODE_HDR.match(c2) or (_CODE_WORD_HDR.search(c) and len(c.split()) <= 3):
+            if code is None:
+                code = i
+            else:
+                more_codes.append(i)
         elif price is None and _PRICE_HDR.match(c2) and not _NOT_UNIT_PRICE.search(c2):
             price = i
             per = re.search(r"(?:per|pro|por|pour|/)\s*(\d+)", c2)
@@ -109,7 +118,8 @@ def header_of(cells: list[str]) -> Header | None:
             amount = i
     if qty is None or (code is None and desc is None):
         return None
-    return Header(qty, code, desc, len(cells), price=price, amount=amount, price_per=price_per, unit=unit)
+    return Header(qty, code, desc, len(cells), tuple(more_codes), price=price, amount=amount, price_per=price_per,
+                  unit=unit)
 
 
 def row_mention(cells: list[str], header: Header, lang: str, source: str, text: str) -> LineMention | None:
@@ -119,9 +129,9 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
     if _TOTAL_ROW.match(" ".join(cells)):
         return None
     parts = []
-    for idx in (header.code, header.desc):
+    for idx in (header.code, *header.more_codes, header.desc):
         if idx is not None and idx < len(cells) and cells[idx].strip():
-            if idx == header.code and re.fullmatch(r"\d{1,3}", cells[idx].strip()) and header.desc is not None:
+            if idx != header.desc and re.fullmatch(r"\d{1,3}", cells[idx].strip()) and header.desc is not None:
                 continue  # an "Item" column of line numbers, not codes
             parts.append(cells[idx].strip())
     if not parts:
