@@ -42,6 +42,10 @@ def verdict_of(message: Message, catalog: Catalog) -> tuple[str, list[str], obje
      "existing_order"),
     ("Could you send us a quote for 200 x DC-1007 and 50 x DC-1010?", "RFQ", "needs_review", "intent_rfq"),
     ("Nous souhaiterions un devis pour 40 DC-1005.", "Demande", "needs_review", "intent_rfq"),
+    ("Pourriez-vous nous faire parvenir votre meilleure offre pour :\n• 200 poignées de porte en zinc\n"
+     "• 1 000 poignées d’outil à main en zinc\nNous passerons commande dès réception de votre offre.", "Pièces zinc",
+     "needs_review", "intent_rfq"),
+    ("Could you send us your best offer for 200 x DC-1002?", "Zinc parts", "needs_review", "intent_rfq"),
     ("Hi, on invoice 2026-311 you charged 12 x DC-1002 but we received 10. Can you check?", "Invoice",
      "not_order", "not_order_question"),
     ("Thanks, received your order confirmation for 5 x DC-1001.", "Re: your order", "not_order",

@@ -77,7 +77,8 @@ _RFQ = _alt(
     r"price (?:and|&) (?:availability|lead time)", r"pricing (?:and|&) (?:availability|lead time)",
     r"(?:um |ein |ihr |unverbindliches )?angebot (?:fur|uber|bitte|zu)", r"bitte um (?:ein |ihr )?angebot",
     r"preisanfrage", r"anfrage (?:fur|uber|zu)", r"was kostet", r"was kosten", r"kostenvoranschlag",
-    r"devis", r"demande de (?:prix|devis|cotation|tarif)", r"offre de prix", r"quel (?:est|serait) (?:le|votre) prix",
+    r"devis", r"demande de (?:prix|devis|cotation|tarif)", r"offre de prix",
+    r"(?:votre|une|vos) (?:meilleure\w* )?offres? (?:pour|sur|concernant)", r"quel (?:est|serait) (?:le|votre) prix",
     r"combien (?:coute|coutent|couterait)", r"vos (?:meilleurs )?prix", r"(?:faire|etablir) une offre",
     r"cotizaci\w*", r"cotizar\w*", r"presupuesto", r"cuanto (?:cuesta|cuestan|costaria)",
     r"(?:su|vuestra|una) (?:mejor )?oferta (?:para|de|por)", r"solicitud de (?:precio|oferta)",
@@ -110,6 +111,11 @@ _INVOICE_OR_DELIVERY_TOPIC = _alt(r"invoice\w*", r"facture\w*", r"rechnung\w*", 
                                   r"bon de livraison", r"payment", r"paiement", r"zahlung", r"pago")
 
 
+# "could you send us your best offer", "pourriez-vous nous faire parvenir votre meilleure offre": what is
+# asked to be sent is paperwork about goods (an offer, prices, a catalogue), not the goods.
+_NOT_PAPERWORK = (r"(?! (?:us |me |nous |)?(?:\w+ ){0,2}(?:quot|offer|offre|oferta|price|pricing|prix|precio|"
+                  r"tarif|devis|presupuesto|cotizacion|catalog|brochure|documentation|info|details|sample|"
+                  r"echantillon|muestra|fiche|ficha|datasheet|certificat|certificado|certificate))")
 # Words that commit to buying, even inside a question ("could you send 12 …?") or beside a price.
 _STRONG_ORDER = _alt(
     r"please (?:send|supply|deliver|ship|book|dispatch)", r"we order", r"purchase order",
@@ -117,11 +123,11 @@ _STRONG_ORDER = _alt(
     r"folgende\w* (?:bestellung|artikel|positionen)", r"bestellung\s*:", r"(?:mochten|wurden) .{0,30}bestellen",
     r"liefern sie", r"commandons", r"bon de commande", r"merci de (?:nous )?(?:livrer|envoyer|expedier)",
     r"pedimos", r"orden de compra", r"envien\w*", r"place (?:an|the|this|our) order", r"go ahead",
-    r"(?:could|can|would) you (?:please )?(?:send|supply|deliver|ship|dispatch)(?! (?:us |me )?(?:a |an |your |the )?"
-    r"(?:quot|offer|price|pricing|catalog|brochure|info|details|sample))",
-    r"pourriez-vous (?:nous )?(?:envoyer|livrer|expedier|faire parvenir)", r"pouvez-vous (?:nous )?(?:envoyer|livrer)",
+    r"(?:could|can|would) you (?:please )?(?:send|supply|deliver|ship|dispatch)" + _NOT_PAPERWORK,
+    r"pourriez-vous (?:nous )?(?:envoyer|livrer|expedier|faire parvenir)" + _NOT_PAPERWORK,
+    r"pouvez-vous (?:nous )?(?:envoyer|livrer)" + _NOT_PAPERWORK,
     r"(?:konnten|konnen|wurden) sie (?:uns )?(?:bitte )?(?:\w+ )?(?:liefern|senden|schicken|zusenden)",
-    r"(?:podrian|pueden|podrias|puedes) (?:enviarnos|enviar|mandarnos|mandar|suministrar|servirnos)",
+    r"(?:podrian|pueden|podrias|puedes) (?:enviarnos|enviar|mandarnos|mandar|suministrar|servirnos)" + _NOT_PAPERWORK,
     r"(?:we|i) (?:hereby )?confirm", r"confirmamos", r"(?:nous )?confirmons", r"je confirme",
     r"(?:wir )?bestatigen (?:hiermit|ihnen|die|den|das)", r"hiermit bestatigen",
     r"(?:we )?accept (?:your|the) (?:offer|quote|quotation)", r"aceptamos", r"nous acceptons", r"wir nehmen .{0,20}an",

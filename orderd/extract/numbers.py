@@ -247,13 +247,17 @@ def parse_number(token: str, lang: str = "en") -> float | None:
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), "-")
 _SPACES = dict.fromkeys(map(ord, "\xa0\u2007\u2009\u200a\u202f\u3000"), " ")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# "poignées d’outil", “DC-1004”: typographic apostrophes and quotes written as the plain ones
+_QUOTES = {**dict.fromkeys(map(ord, "\u2018\u2019\u02bc\u201b"), "'"),
+           **dict.fromkeys(map(ord, "\u201c\u201d\u201e"), '"')}
 
 
 def normalize_typography(text: str) -> str:
     """Typography that hides numbers and codes from the rules: full-width digits and letters, typographic
-    dashes (DC–1004), non-breaking and narrow spaces (1 500), soft hyphens and zero-width characters.
+    dashes (DC–1004) and apostrophes (d’outil), non-breaking and narrow spaces (1 500), soft hyphens and
+    zero-width characters.
     Vulgar fractions (½) are left alone: they are sizes, not quantities."""
-    text = text.translate(_DASHES).translate(_SPACES).translate(_INVISIBLE)
+    text = text.translate(_DASHES).translate(_SPACES).translate(_INVISIBLE).translate(_QUOTES)
     if any("\uff01" <= c <= "\uff5e" for c in text):
         text = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in text)
     return text
