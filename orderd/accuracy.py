@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from orderd.catalog import Catalog
-from orderd.config import Config
+from orderd.config import Config, load
 from orderd.extract import FORWARD_SUBJECT, extract, warm
 from orderd.log import configure as configure_logging
 from orderd.records import Message
@@ -138,11 +138,14 @@ def variant_agreement(paths: list[Path], catalog_path: Path = CATALOG) -> dict[s
     """Every variant of every email judged like its original (same decision, customer, lines, date and
     reference), and the variants confirmed wrongly."""
     catalog = Catalog.from_file(catalog_path)
-    reading = Reading.from_config(Config())
+    readings: dict[Path, Reading] = {}
     per_kind: dict[str, list[int]] = {}
     differing: list[str] = []
     wrong: list[str] = []
     for path in paths:
+        if path.parent not in readings:
+            readings[path.parent] = corpus_reading(path.parent)
+        reading = readings[path.parent]
         raw = path.read_bytes()
         original = judge_file(path, catalog, reading, raw)
         # A colleague forwarding a bounce, or forwarding a colleague's forward, changes what the mail is.
@@ -217,11 +220,18 @@ def field_scores(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
     return scores
 
 
+def corpus_reading(corpus: Path) -> Reading:
+    """How a corpus is judged: under the company policy its writer was given (`orderd.toml` beside its
+    mails, e.g. `new_customers = "review"`), else under the shipped defaults, what a new installation does."""
+    config_file = corpus / "orderd.toml"
+    return Reading.from_config(load(config_file, environ={}) if config_file.exists() else Config())
+
+
 def run(corpus: Path = CORPUS, catalog_path: Path = CATALOG) -> Report:
     catalog = Catalog.from_file(catalog_path)
     paths = sorted(p for p in corpus.glob("*.eml") if p.with_suffix(".json").exists())
     start = time.perf_counter()
-    reading = Reading.from_config(Config())  # the shipped defaults: what a new installation judges
+    reading = corpus_reading(corpus)
     outcomes = [judge_file(p, catalog, reading) for p in paths]
     report = Report(outcomes, time.perf_counter() - start)
     report.fields = field_scores(outcomes)
