@@ -181,3 +181,21 @@ def test_a_customer_forwarding_their_own_colleagues_request(catalog: Catalog) ->
     assert got == "order", codes
     got, codes, _ = verdict_of(mail("Same as below, but without the end caps." + forwarded, "Fwd: parts"), catalog)
     assert got == "needs_review" and "forwarded_order" in codes
+
+
+def test_a_pack_column_with_its_size_and_the_line_value(catalog: Catalog) -> None:
+    """"10 | CTN (50) | €8.90 | €4,450.00": ten cartons of fifty, which the line value proves."""
+    body = ("Line | Part No. | Description | Qty | UoM | Unit price | Value\n"
+            "1 | DC-1009 | Zinc hand tool grip | 10 | CTN (50) | €8.90 | €4,450.00\n"
+            "2 | DC-1002 | Zinc door handle | 6 | BOX (25) | €12.50 | €1,875.00\n")
+    got, codes, understood = verdict_of(mail(body), catalog)
+    assert [(ln.product.default_code, ln.mention.qty) for ln in understood.lines] == \
+        [("DC-1009", 500.0), ("DC-1002", 150.0)]
+    assert got == "order", codes
+
+
+def test_a_bare_count_in_brackets_after_packs_is_not_taken_as_their_size(catalog: Catalog) -> None:
+    """"4 boxes DC-1002 (100 pcs)": the size of a box or the total? Never 400 on a guess."""
+    got, codes, understood = verdict_of(mail("Please enter:\n4 boxes   DC-1002   Zinc door handle (100 pcs)"), catalog)
+    assert [ln.mention.qty for ln in understood.lines] != [400.0]
+    assert got == "needs_review" and codes

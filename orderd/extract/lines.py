@@ -53,11 +53,15 @@ _PRICE_HDR = re.compile(
 )
 _NOT_UNIT_PRICE = re.compile(r"total|gesamt|montant|importe|amount|betrag|summe|line|ligne|linea")
 _AMOUNT_HDR = re.compile(r"^(?:amount|line total|total|montant|importe|betrag|gesamt\w*|summe|net amount|valeur|"
+                         r"value|net value|wert|nettowert|warenwert|"
                          r"valor|total line|line amount|extended|ext\.? price|total price|precio total|prix total)\b")
 _UNIT_HDR = re.compile(r"^(?:unit|uom|u/m|unite|einheit|me|unidad|ud|um|pack|packaging|conditionnement|gebinde|"
                        r"embalaje)$")
 _PACK_IN_CELL = re.compile(r"\(?\s*(\d{1,5})\s*(?:pcs|pieces|units?|un|uds?|st[üu]ck|stk|st|pi[eè]ces|pz)\.?\s*\)?",
                            re.I)
+# "CTN (50)", "Karton à 12", "box of 20": a pack word with its size, in a unit column
+_PACK_WORD_IN_CELL = re.compile(r"^\s*(?:" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+                                r")\.?\s*\(?\s*(?:of|à|a|de|x|×|=|mit|con)?\s*(\d{1,5})\b", re.I)
 _TOTAL_ROW = re.compile(r"^\s*(sub-?total|total|summe|gesamt|zwischensumme|montant|importe|suma|tva|vat"
                         r"|mwst|iva|shipping|freight|port)\b", re.I)
 
@@ -147,7 +151,8 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
     amount = _cell_number(cells, header.amount, lang)
     if price is not None:
         price /= header.price_per
-    pack = _PACK_IN_CELL.search(cells[header.unit]) if header.unit is not None and header.unit < len(cells) else None
+    unit_cell = cells[header.unit] if header.unit is not None and header.unit < len(cells) else ""
+    pack = _PACK_IN_CELL.search(unit_cell) or _PACK_WORD_IN_CELL.search(unit_cell)
     if pack and qty is not None and int(pack.group(1)) > 1:
         # "2 | box (20 pcs) | 280.00": the quantity and the price count packs of a stated size
         size = float(pack.group(1))
@@ -688,12 +693,14 @@ _DOZEN_SIZE = {"dozen": 12, "dozens": 12, "dutzend": 12, "douzaine": 12, "douzai
                "docenas": 12, "gross": 144, "gros": 144}
 
 
-# "2 cartones de disipadores (12 uds. por cartón)": the pack size stated after the product
+# "2 cartones de disipadores (12 uds. por cartón)", "3 boxes of valve seats (à 20 pcs)": the pack size
+# stated after the product. A bare "(100 pcs)" is not read as a size: after "4 boxes" it may as well be
+# their total, and the quantity is then left in doubt (or settled by Odoo's packaging).
+_PCS = r"(?:pcs|pieces|units?|un|uds?|unidades|unit[ée]s|st[üu]ck|stk|st|pi[èe]ces|pz)\.?"
 _PACK_SIZE_AFTER = re.compile(
     r"(?<![\w.,])(\d{1,4})\s+(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
-    r")\b([^()\n]{0,80}?)\(\s*(?:[àa@x×=]\s*|de\s+|of\s+|je\s+|con\s+|with\s+)?(\d{1,5})\s*"
-    r"(?:pcs|pieces|units?|un|uds?|unidades|unit[ée]s|st[üu]ck|stk|st|pi[èe]ces|pz)\.?"
-    r"(?:\s*(?:per|por|par|pro|/|each|le|la|el|chaque|je)\s*[^\W\d_]*)?\s*\)", re.I)
+    r")\b([^()\n]{0,80}?)\(\s*(?:(?:[àa@x×]\s*|de\s+|of\s+|je\s+|con\s+|with\s+)(\d{1,5})\s*" + _PCS +
+    r"|(\d{1,5})\s*" + _PCS + r"\s*(?:per|por|par|pro|/|each|le|la|el|chaque|je)\s*[^\W\d_]*)\s*\)", re.I)
 
 
 def _count(word: str) -> int:
@@ -704,7 +711,8 @@ def count_packs(text: str) -> str:
     """"3 cartons of 50" → "150 pcs", "2 Dutzend" → "24": quantities in the units the catalog sells,
     whatever shape the line has (prose, list, table cell) — so every later rule reads one plain quantity."""
     text = _DOZENS.sub(lambda m: f"{_count(m.group(1)) * _DOZEN_SIZE[m.group(2).lower()]}", text)
-    text = _PACK_SIZE_AFTER.sub(lambda m: f"{int(m.group(1)) * int(m.group(4))} pcs{m.group(3)}", text)
+    text = _PACK_SIZE_AFTER.sub(lambda m: f"{int(m.group(1)) * int(m.group(4) or m.group(5))} pcs{m.group(3)}",
+                                text)
     return _PACK.sub(lambda m: f"{int(m.group(1)) * int(m.group(2))} pcs", text)
 
 

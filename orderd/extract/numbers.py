@@ -192,6 +192,9 @@ PACK_WORDS = {
     "packung": "pack", "packungen": "pack", "paquete": "pack", "paquetes": "pack", "ve": "pack", "gebinde": "pack",
     "pallet": "pallet", "pallets": "pallet", "palette": "pallet", "paletten": "pallet", "palettes": "pallet",
     "palet": "pallet", "palets": "pallet", "bundle": "pack", "bundles": "pack", "lot": "pack", "lots": "pack",
+    # the abbreviations ERPs print in a unit column
+    "ctn": "carton", "ctns": "carton", "krt": "carton", "bx": "box", "cj": "box", "pk": "pack", "pkg": "pack",
+    "plt": "pallet",
 }
 
 # digits with optional thousands groups (1.000 / 1,000 / 1 000 / 1'000) or a decimal part
