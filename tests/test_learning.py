@@ -61,3 +61,15 @@ def test_customer_terms_drop_contradicting_pack_sizes() -> None:
     codes, packs = customer_terms(aliases)
     assert codes == {"blue housing": "DC-1016", "pump housing": "DC-1016", "dc 1005": "DC-1005"}
     assert packs == {("DC-1005", "carton"): 20.0}
+
+
+def test_learning_keys_are_validated() -> None:
+    import pytest
+
+    from orderd import config
+
+    assert config.load(None, {}).learning == config.LearningConfig(enabled=True, poll_interval=60.0, give_up_days=30)
+    assert config.load(None, {"ORDERD_LEARNING_ENABLED": "false"}).learning.enabled is False
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(None, {"ORDERD_LEARNING_POLL_INTERVAL": "0", "ORDERD_LEARNING_GIVE_UP_DAYS": "0"})
+    assert [p.split()[0] for p in caught.value.problems] == ["learning.poll_interval", "learning.give_up_days"]
