@@ -13,6 +13,7 @@ from aiohttp import web
 
 from orderd.config import Config, parse_hostport
 from orderd.extract import warm
+from orderd.learning import LearningPoller
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient
 from orderd.outbox import OutboxSender, probe_relay
@@ -67,6 +68,7 @@ class App:
         self.config = config
         self.services: Services | None = None
         self.spool: Spool | None = None
+        self.learning: LearningPoller | None = None
         self.smtp: SmtpFront | None = None
         self.http_runner: web.AppRunner | None = None
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orderd-extract")
@@ -90,6 +92,9 @@ class App:
         orphan_age = 0.0 if cfg.store.url.startswith("sqlite") else cfg.smtp.data_timeout + 30
         self.spool = services.spool = Spool(services, orphan_age=orphan_age)
         await self.spool.start()
+        if cfg.learning.enabled:
+            self.learning = LearningPoller(services.store, services.odoo, cfg.learning)
+            await self.learning.start()
         self.smtp = SmtpFront(cfg.smtp, partial(intake, services=services))
         try:
             _, self.smtp_port = await self.smtp.start()
@@ -122,6 +127,8 @@ class App:
             await self.http_runner.cleanup()
         if self.spool is not None:
             await self.spool.stop()
+        if self.learning is not None:
+            await self.learning.stop()
         if self.services is not None:
             await close_services(self.services)
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -17,6 +17,7 @@ from orderd import log as log_mod
 if TYPE_CHECKING:  # the commands import what they use when they run: `orderd --help` stays fast
     from orderd.catalog import Catalog
     from orderd.records import Message
+    from orderd.store import Store
     from orderd.understand import Reading
 
 
@@ -97,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("--failed", action="store_true", help="every failed item")
     retry.add_argument("--config", dest="retry_config")
     retry.set_defaults(func=_outbox_retry)
+
+    p = sub.add_parser("aliases", help="list what salespeople taught orderd; `aliases forget ID…` forgets")
+    p.add_argument("--config")
+    p.add_argument("--customer", type=int, metavar="PARTNER_ID", help="only this customer's (its Odoo commercial "
+                   "partner id)")
+    p.add_argument("--json", action="store_true", help="one JSON object per alias and line")
+    p.set_defaults(func=_aliases)
+    aliases_sub = p.add_subparsers(metavar="ACTION")
+    forget = aliases_sub.add_parser("forget", help="forget learned aliases: that wording goes to a person again")
+    forget.add_argument("ids", nargs="+", type=int, metavar="ID")
+    forget.add_argument("--config", dest="forget_config")
+    forget.set_defaults(func=_aliases_forget)
 
     p = sub.add_parser("seed", help="load a catalog's products, stock and customers into an Odoo")
     p.add_argument("--catalog", required=True)
@@ -204,9 +217,10 @@ async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog |
                          reading: Reading, today: date) -> list[dict[str, Any]]:
     """Each message judged as serve judges it: against the catalog file (its on-hand figures as stock),
     or against Odoo (its catalog cache, and free stock read for the lines) when no file is given."""
+    from orderd.learning import apply_learned
     from orderd.odoo.catalog import CatalogCache
     from orderd.odoo.client import OdooClient
-    from orderd.odoo.orders import free_qty
+    from orderd.odoo.orders import commercial_partner_of, free_qty
     from orderd.report import dry_run_verdict, parse_report
     from orderd.understand import understand
 
@@ -214,10 +228,18 @@ async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog |
     if catalog is None:
         client = OdooClient(cfg.odoo)
         catalog = await CatalogCache(client, refresh_seconds=0).get()
+    store = await _learned_store(cfg)
     try:
         reports = []
         for name, message in messages:
             understood = understand(message, catalog, reading)
+            if store is not None:
+                # As serve does once it knows the customer: its learned wordings and pack sizes (the
+                # customer is looked up in the configured Odoo, never created: a dry run writes nothing).
+                client = client or OdooClient(cfg.odoo)
+                partner_id = await commercial_partner_of(client, understood.customer_email)
+                if partner_id is not None:
+                    await apply_learned(store, partner_id, understood, catalog, count_use=False)
             stock = None
             if client is not None:
                 ids = {ln.product.id: ln.product.default_code for ln in understood.lines
@@ -230,6 +252,25 @@ async def _parse_reports(messages: list[tuple[str, Message]], catalog: Catalog |
     finally:
         if client is not None:
             await client.close()
+        if store is not None:
+            await store.close()
+
+
+async def _learned_store(cfg: config_mod.Config) -> Store | None:
+    """The configured store when learning is on and salespeople taught it something; None otherwise (a
+    SQLite file that does not exist is not created by a dry run)."""
+    from orderd.store import open_store
+
+    if not cfg.learning.enabled:
+        return None
+    path = config_mod.sqlite_path(cfg.store.url)
+    if path is not None and not path.exists():
+        return None
+    store = await open_store(cfg.store.url)
+    if not await store.aliases():
+        await store.close()
+        return None
+    return store
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -267,6 +308,21 @@ def _outbox_retry(args: argparse.Namespace) -> int:
         return 2
     cfg = _with_demo_store(config_mod.load(args.retry_config or args.config), args.retry_config or args.config)
     return asyncio.run(retry_outbox(cfg, args.ids, failed=args.failed))
+
+
+def _aliases(args: argparse.Namespace) -> int:
+    from orderd.commands.aliases import list_aliases
+
+    cfg = _with_demo_store(config_mod.load(args.config), args.config)
+    return asyncio.run(list_aliases(cfg, partner_id=args.customer, as_json=args.json))
+
+
+def _aliases_forget(args: argparse.Namespace) -> int:
+    from orderd.commands.aliases import forget_aliases
+
+    config_file = args.forget_config or args.config
+    cfg = _with_demo_store(config_mod.load(config_file), config_file)
+    return asyncio.run(forget_aliases(cfg, args.ids))
 
 
 def _replay(args: argparse.Namespace) -> int:

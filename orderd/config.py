@@ -115,6 +115,15 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class LearningConfig:
+    # Learning from the salesperson (orderd.learning): remember review drafts, learn from the ones a
+    # person confirms, resolve with what was learned. false: none of it (learned aliases stay stored).
+    enabled: bool = True
+    poll_interval: float = 60.0  # seconds between looks at the drafts awaiting a person in Odoo
+    give_up_days: int = 30  # a draft nobody confirmed or cancelled by then teaches nothing
+
+
+@dataclass(frozen=True)
 class TemplatesConfig:
     directory: str = ""  # operator overrides; empty: the packaged templates only
 
@@ -134,6 +143,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    learning: LearningConfig = field(default_factory=LearningConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     log: LogConfig = field(default_factory=LogConfig)
     # `[[profiles]]`: how replies go to groups of customers; a list of tables, so no ORDERD_* override.
@@ -388,6 +398,10 @@ def _problems(config: Config) -> list[str]:
         # Forwarding a non-order to an order address would feed it straight back in: a loop.
         problems.append(f"policy.forward_non_orders_to = {config.policy.forward_non_orders_to!r}: "
                         "is one of orderd's own addresses")
+    if config.learning.poll_interval <= 0:
+        problems.append(f"learning.poll_interval = {config.learning.poll_interval}: must be positive (seconds)")
+    if config.learning.give_up_days < 1:
+        problems.append("learning.give_up_days must be at least 1")
     if bool(config.smtp.tls_cert) != bool(config.smtp.tls_key):
         problems.append("smtp.tls_cert and smtp.tls_key must be set together")
     return problems

@@ -30,6 +30,7 @@ from orderd.classify import is_robot_address
 from orderd.config import Config, internal_domains, is_own_address
 from orderd.extract import is_internal
 from orderd.intake_result import IntakeResult, IntakeStatus
+from orderd.learning import apply_learned, remember_draft
 from orderd.odoo import orders as odoo_orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooUnavailable
@@ -316,6 +317,9 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
             services.odoo, understood.customer_email, understood.customer_name,
             _odoo_lang(understood.extraction.language),
         )
+    if cfg.learning.enabled and not partner.created:  # a customer new to Odoo has taught nothing yet
+        with stage("resolve", timings):  # learning: this customer's own wordings and pack sizes
+            await apply_learned(services.store, partner.commercial_id, understood, await services.catalog.get())
     resolved = [line for line in understood.lines if line.product is not None and line.product.id is not None]
     if existing is not None and existing.state == "sale":
         # Confirmed before the crash: its own reservation would now look like a shortage.
@@ -350,6 +354,9 @@ async def process(message: Message, services: Services) -> tuple[Outcome, dict[s
             if verdict.decision == "order" and order.state == "draft":
                 await odoo_orders.confirm_order(services.odoo, order.id)
                 order = dataclasses.replace(order, state="sale")
+        if cfg.learning.enabled:  # learning: what was read for a draft left to a person
+            await remember_draft(services.store, understood, verdict.decision, order, partner.commercial_id,
+                                 cfg.policy.confidence_bar)
     with stage("reply", timings):
         # Composed before the email is posted, so one chatter note shows the salesperson both what came
         # in and exactly what the customer gets back.

@@ -193,6 +193,7 @@ class LineMention:
     # Why the quantity cannot be taken as written: "range", "vague", "pack_unknown", "multiplied".
     doubt: str | None = None
     unit_price: float | None = None  # a unit price the customer wrote on this line
+    packs: float | None = None  # how many packs were counted ("3 cartons") when their size is not known
     line_amount: float | None = None  # the line's amount in a document (quantity × unit price)
 
 

@@ -1,5 +1,6 @@
-"""Products for the lines customers wrote: barcode, internal reference, the customer's own code, then
-the name (rapidfuzz) with a calibrated confidence. Two close candidates are a finding, never a guess.
+"""Products for the lines customers wrote: barcode, internal reference, the customer's own words (codes
+and wordings its salesperson taught orderd, orderd.learning), then the name (rapidfuzz) with a calibrated
+confidence. Two close candidates are a finding, never a guess.
 """
 
 from __future__ import annotations
@@ -32,14 +33,25 @@ class Match:
     candidates: tuple[str, ...] = ()
 
 
-def resolve_lines(lines: list[LineMention], catalog: Catalog,
-                  customer_codes: dict[str, str] | None = None) -> list[OrderLine]:
-    codes = {code_key(k): v for k, v in (customer_codes or {}).items()}
+PackSizes = dict[tuple[str, str], float]  # (default_code, pack word) → units in one such pack
+
+
+def resolve_lines(lines: list[LineMention], catalog: Catalog, customer_codes: dict[str, str] | None = None,
+                  pack_sizes: PackSizes | None = None) -> list[OrderLine]:
+    """customer_codes: one customer's own words for our products (its codes, or wordings a salesperson
+    taught orderd) → our default_code; a line written exactly so is as certain as our own code.
+    pack_sizes: that customer's packs, where Odoo's packaging does not say."""
+    # Within a longer text only code-like words (with a digit) are taken as the customer's code: a learned
+    # plain word ("impellers") inside other words is not the wording the salesperson confirmed.
+    codes = {code_key(k): v for k, v in (customer_codes or {}).items() if any(c.isdigit() for c in k)}
+    wordings = {normalize_name(k): v for k, v in (customer_codes or {}).items()}
     out = []
     for mention in lines:
-        match = resolve_text(mention.product_text, catalog, codes)
+        ours = wordings.get(normalize_name(mention.product_text)) if wordings else None
+        product = catalog.by_code(ours) if ours else None
+        match = Match(product, 1.0) if product else resolve_text(mention.product_text, catalog, codes)
         if match.product is not None and (mention.uom or "").startswith("pack:"):
-            mention = in_units(mention, match.product)
+            mention = in_units(mention, match.product, pack_sizes)
         confidence = min(match.confidence, mention.confidence) if match.product else match.confidence
         out.append(OrderLine(mention=mention, product=match.product, confidence=round(confidence, 3),
                              candidates=match.candidates))
@@ -83,15 +95,18 @@ def _n(qty: float | None) -> str:
     return "?" if qty is None else (str(int(qty)) if float(qty).is_integer() else f"{qty:g}")
 
 
-def in_units(mention: LineMention, product: Product) -> LineMention:
-    """"3 cartons" in units when the product's packaging says how many a carton holds; otherwise the
-    quantity stays in packs, with the doubt named (never a guess at the pack size)."""
+def in_units(mention: LineMention, product: Product, pack_sizes: PackSizes | None = None) -> LineMention:
+    """"3 cartons" in units when the product's packaging (or, where Odoo does not say, this customer's
+    learned pack size) says how many a carton holds; otherwise the quantity stays in packs, with the doubt
+    named (never a guess at the pack size)."""
     pack = (mention.uom or "").removeprefix("pack:")
-    sizes = {name: qty for name, qty in product.packaging}
-    size = sizes.get(pack) or next((qty for name, qty in product.packaging if pack in name or name in pack), None)
+    packaging = [*product.packaging, *((name, qty) for (code, name), qty in (pack_sizes or {}).items()
+                                       if code == product.default_code)]
+    sizes = dict(reversed(packaging))  # Odoo's own packaging wins over a learned size of the same name
+    size = sizes.get(pack) or next((qty for name, qty in packaging if pack in name or name in pack), None)
     if size is None or mention.qty is None:
         # "3 cartons" of a product whose carton Odoo does not know: the quantity in units is unknown
-        return dataclasses.replace(mention, qty=None, doubt=mention.doubt or "pack_unknown")
+        return dataclasses.replace(mention, qty=None, packs=mention.qty, doubt=mention.doubt or "pack_unknown")
     return dataclasses.replace(mention, qty=mention.qty * size, uom="Units")
 
 

@@ -325,3 +325,33 @@ async def test_latest_entries_show_first(console_app: App) -> None:
     assert times == sorted(times, reverse=True)
     newest = datetime.fromisoformat(times[0].replace("Z", "+00:00"))
     assert datetime.now(UTC) - newest < timedelta(minutes=5)
+
+
+async def test_learned_aliases_are_listed_and_forgotten(console_app: App) -> None:
+    """What salespeople taught orderd (orderd.learning), and the console's one action: forgetting it."""
+    from orderd.store import Alias
+
+    await console_app.store.learned(41, [Alias(9, "blue housing", 16, "DC-1016", order_id=41, order_name="S00041"),
+                                         Alias(8, HOSTILE, 5, "DC-1005", pack="carton", pack_size=20.0)])
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    status, body, _ = await _get(console_app, "/api/aliases", **auth)
+    assert status == 200
+    assert [(a["partner_id"], a["wording"], a["default_code"], a["pack_size"], a["learned_from"])
+            for a in body["aliases"]] == [(8, HOSTILE, "DC-1005", 20.0, None),
+                                          (9, "blue housing", "DC-1016", None, "S00041")]
+    status, body, _ = await _get(console_app, "/api/aliases?customer=9", **auth)
+    assert [a["wording"] for a in body["aliases"]] == ["blue housing"]
+    alias_id = body["aliases"][0]["id"]
+
+    async def post(path: str, **headers: str) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as http, \
+                http.post(f"http://127.0.0.1:{console_app.http_port}{path}", headers=headers) as resp:
+            return resp.status, await resp.json()
+
+    assert (await post(f"/api/aliases/{alias_id}/forget"))[0] == 401
+    assert (await post(f"/api/aliases/{alias_id}/forget", Authorization="Bearer not-the-token-at-all"))[0] == 403
+    status, body = await post(f"/api/aliases/{alias_id}/forget?token={TOKEN}")
+    assert status == 403 and "Authorization header" in body["error"]  # a change is never made from a URL
+    assert await post(f"/api/aliases/{alias_id}/forget", **auth) == (200, {"forgotten": alias_id})
+    assert (await post(f"/api/aliases/{alias_id}/forget", **auth))[0] == 404
+    assert [a.partner_id for a in await console_app.store.aliases()] == [8]

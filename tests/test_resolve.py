@@ -55,3 +55,28 @@ def test_unknown(text: str, catalog: Catalog) -> None:
 def test_code_contradicted_by_description(catalog: Catalog) -> None:
     line = one("DC-1012 aluminium pump housing", catalog)
     assert line.product is None and set(line.candidates) == {"DC-1012", "DC-1016"}
+
+
+def test_learned_wording_is_certain_for_that_customer(catalog: Catalog) -> None:
+    """A wording a salesperson taught orderd (orderd.learning) resolves as surely as a code, written the
+    same way up to case, accents and plural; a longer text containing it is read as usual."""
+    learned = {"blue housing": "DC-1016"}
+    assert one("blue housing", catalog).product is None  # on its own: several housings are close
+    for text in ("Blue Housings", "blue housing"):
+        line = one(text, catalog, learned)
+        assert line.product is not None and line.product.default_code == "DC-1016" and line.confidence == 1.0
+    assert one("blue housing cover", catalog, learned).product is None
+
+
+def test_learned_pack_size_converts_packs_only_for_that_product(catalog: Catalog) -> None:
+    def packs(text: str, sizes: dict[tuple[str, str], float] | None) -> LineMention:
+        mention = LineMention(text=f"3 cartons {text}", product_text=text, qty=3, uom="pack:carton")
+        return resolve_lines([mention], catalog, None, sizes)[0].mention
+
+    unknown = packs("DC-1005", None)
+    assert (unknown.qty, unknown.doubt, unknown.packs) == (None, "pack_unknown", 3)
+    learned = packs("DC-1005", {("DC-1005", "carton"): 20.0})
+    assert (learned.qty, learned.doubt, learned.uom) == (60, None, "Units")
+    assert packs("DC-1004", {("DC-1005", "carton"): 20.0}).doubt == "pack_unknown"
+    # Odoo's own packaging (DC-1007: carton of 12) wins over a learned size of the same name
+    assert packs("DC-1007", {("DC-1007", "carton"): 20.0}).qty == 36

@@ -264,6 +264,28 @@ async def cancel_order(client: OdooClient, order_id: int) -> None:
     await client.call("sale.order", "action_cancel", [order_id], context={"disable_cancel_warning": True})
 
 
+async def order_states(client: OdooClient, order_ids: list[int]) -> dict[int, str]:
+    """Each order's state in one read; an order deleted in Odoo is absent."""
+    if not order_ids:
+        return {}
+    rows = await client.call("sale.order", "read", sorted(set(order_ids)), fields=["state"])
+    return {row["id"]: row.get("state") or "" for row in rows}
+
+
+async def order_lines(client: OdooClient, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The product lines of several orders in one search_read, per order (as _line shapes them)."""
+    if not order_ids:
+        return {}
+    rows = await client.call("sale.order.line", "search_read", [["order_id", "in", sorted(set(order_ids))]],
+                             fields=LINE_FIELDS, order="id")
+    found: dict[int, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+    for row in rows:
+        order = _m2o(row.get("order_id"))
+        if order and row.get("product_id"):  # section and note lines carry no product
+            found.setdefault(order[0], []).append(_line(row))
+    return found
+
+
 async def commercial_partner_of(client: OdooClient, email: str) -> int | None:
     """The company (or person) a sender orders for, without creating anyone; None for a stranger."""
     rows = await _partners_by_email(client, email.strip())

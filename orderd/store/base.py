@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 
 from orderd.records import Message
-from orderd.store.rows import JournalEntry, OutboxItem, OutgoingMail
+from orderd.store.rows import Alias, DraftReading, JournalEntry, OutboxItem, OutgoingMail
 
 
 class Store(ABC):
@@ -96,3 +96,33 @@ class Store(ABC):
     @abstractmethod
     async def replies_sent_to(self, address: str, since: datetime) -> int:
         """How many replies were queued to `address` since then: the per-recipient rate cap."""
+
+    # --- learning from the salesperson (orderd.learning) ------------------------------------------
+
+    @abstractmethod
+    async def save_draft_reading(self, reading: DraftReading) -> None:
+        """What orderd read for a draft it left to a person (replacing an earlier reading of that order)."""
+
+    @abstractmethod
+    async def draft_readings(self, limit: int = 100) -> list[DraftReading]:
+        """Drafts still awaiting a person, oldest first."""
+
+    @abstractmethod
+    async def drop_draft_reading(self, order_id: int) -> None:
+        """Nothing more to learn from this order (cancelled, given up on, or confirmed by orderd itself)."""
+
+    @abstractmethod
+    async def learned(self, order_id: int, aliases: list[Alias]) -> None:
+        """One transaction: the aliases learned from this order stored, its reading dropped."""
+
+    @abstractmethod
+    async def aliases(self, partner_id: int | None = None) -> list[Alias]:
+        """One customer's learned aliases (all of them with None), by customer and wording."""
+
+    @abstractmethod
+    async def forget_alias(self, alias_id: int) -> bool:
+        """False when there is no such alias."""
+
+    @abstractmethod
+    async def aliases_used(self, alias_ids: list[int]) -> None:
+        """Count one more use of each (an order read with them)."""

@@ -294,3 +294,177 @@ def replies_sent_to(d: Dialect) -> str:
     """Parameters: to_addr (lower case), since."""
     return (f"SELECT count(*) FROM outbox WHERE kind = 'reply' AND to_addr = {d.param}"
             f" AND created_at >= {d.param}")
+
+
+# --- learning from the salesperson ------------------------------------------------------------------
+# What orderd read for a draft it left to a person, and what it learned once the person confirmed it
+# (orderd.learning). New tables only: a store with them still opens in an orderd that predates them, so
+# adding them needs no schema version of its own.
+
+
+@dataclass
+class ReadLine:
+    """One line as orderd read it for a draft awaiting a person."""
+
+    wording: str  # the product words as written, normalised (case, accents, plural): what an alias matches
+    qty: float | None  # the quantity in units as read; None when it could not be taken as written
+    pack: str | None = None  # "carton" when the customer counted packs
+    pack_count: float | None = None  # how many packs
+    product_id: int | None = None  # the product orderd was sure of; None: not sure (or not found)
+    default_code: str | None = None
+    candidates: list[str] = field(default_factory=list)  # codes of the products it might have been
+
+    def as_json(self) -> dict[str, Any]:
+        return {"wording": self.wording, "qty": self.qty, "pack": self.pack, "pack_count": self.pack_count,
+                "product_id": self.product_id, "default_code": self.default_code,
+                "candidates": list(self.candidates)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReadLine:
+        return cls(wording=data["wording"], qty=data.get("qty"), pack=data.get("pack"),
+                   pack_count=data.get("pack_count"), product_id=data.get("product_id"),
+                   default_code=data.get("default_code"), candidates=list(data.get("candidates") or []))
+
+
+@dataclass
+class DraftReading:
+    """A review draft orderd created, and what it read for it: compared with what the person kept."""
+
+    order_id: int
+    order_name: str
+    partner_id: int  # the commercial partner: aliases belong to the customer's company
+    customer_email: str
+    key: str  # the message's idempotency key
+    lines: list[ReadLine]
+    created_at: datetime | None = None
+
+
+@dataclass
+class Alias:
+    """What one customer's wording means: a product, and optionally how many units one of its packs holds."""
+
+    partner_id: int
+    wording: str
+    product_id: int
+    default_code: str
+    pack: str | None = None
+    pack_size: float | None = None
+    order_id: int | None = None  # learned from this order (its salesperson's corrections)
+    order_name: str | None = None
+    id: int | None = None  # None until stored
+    learned_at: datetime | None = None
+    times_used: int = 0
+    last_used_at: datetime | None = None
+
+
+DRAFT_READINGS_TABLE: tuple[Column, ...] = (
+    Column("order_id", "id", "PRIMARY KEY"),
+    Column("order_name", "text", "NOT NULL"),
+    Column("partner_id", "id", "NOT NULL"),
+    Column("customer_email", "text", "NOT NULL"),
+    Column("key", "text", "NOT NULL"),
+    Column("lines", "json", "NOT NULL"),  # list of ReadLine.as_json()
+    Column("created_at", "timestamp", "NOT NULL"),
+)
+
+ALIASES_TABLE: tuple[Column, ...] = (
+    Column("id", "serial"),
+    Column("partner_id", "id", "NOT NULL"),
+    Column("wording", "text", "NOT NULL"),
+    Column("product_id", "id", "NOT NULL"),
+    Column("default_code", "text", "NOT NULL"),
+    Column("pack", "text"),
+    Column("pack_size", "real"),
+    Column("order_id", "id"),
+    Column("order_name", "text"),
+    Column("learned_at", "timestamp", "NOT NULL"),
+    Column("times_used", "count", "NOT NULL DEFAULT 0"),
+    Column("last_used_at", "timestamp"),
+)
+ALIASES_UNIQUE = "UNIQUE (partner_id, wording)"  # one meaning per wording and customer: the latest lesson
+
+LEARNING_INDEXES: tuple[tuple[str, str, str], ...] = (
+    ("draft_readings_created", "draft_readings", "created_at"),
+)
+
+READING_COLUMNS = "order_id, order_name, partner_id, customer_email, key, lines, created_at"
+ALIAS_COLUMNS = ("id, partner_id, wording, product_id, default_code, pack, pack_size, order_id, order_name,"
+                 " learned_at, times_used, last_used_at")
+
+
+def create_learning_indexes() -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS {name} ON {table}({columns})" for name, table, columns in LEARNING_INDEXES]
+
+
+def reading_values(reading: DraftReading) -> tuple[int, str, int, str, str, list[dict[str, Any]]]:
+    """(order_id, order_name, partner_id, customer_email, key, lines): the JSON lines still to be encoded."""
+    return (reading.order_id, reading.order_name, reading.partner_id, reading.customer_email, reading.key,
+            [line.as_json() for line in reading.lines])
+
+
+def reading_from_row(row: tuple[Any, ...], decode: Decode) -> DraftReading:
+    order_id, order_name, partner_id, customer_email, key, lines, created_at = row
+    return DraftReading(order_id=order_id, order_name=order_name, partner_id=partner_id,
+                        customer_email=customer_email, key=key,
+                        lines=[ReadLine.from_json(line) for line in decode.json(lines)],
+                        created_at=decode.timestamp(created_at))
+
+
+def alias_from_row(row: tuple[Any, ...], decode: Decode) -> Alias:
+    (id_, partner_id, wording, product_id, default_code, pack, pack_size, order_id, order_name, learned_at,
+     times_used, last_used_at) = row
+    return Alias(partner_id=partner_id, wording=wording, product_id=product_id, default_code=default_code,
+                 pack=pack, pack_size=float(pack_size) if pack_size is not None else None, order_id=order_id,
+                 order_name=order_name, id=id_, learned_at=decode.timestamp(learned_at), times_used=times_used,
+                 last_used_at=decode.timestamp(last_used_at))
+
+
+def save_reading(d: Dialect) -> str:
+    """Parameters: order_id, order_name, partner_id, customer_email, key, lines, created_at. A draft read
+    again (a redelivery resuming its order) replaces what was read before."""
+    p = d.param
+    return (f"INSERT INTO draft_readings ({READING_COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {d.json_param}, {p})"
+            " ON CONFLICT (order_id) DO UPDATE SET order_name = excluded.order_name,"
+            " partner_id = excluded.partner_id, customer_email = excluded.customer_email, key = excluded.key,"
+            " lines = excluded.lines")
+
+
+def select_readings(d: Dialect) -> str:
+    """Parameter: limit. Oldest first: the poller looks at every pending draft in turn."""
+    return f"SELECT {READING_COLUMNS} FROM draft_readings ORDER BY created_at, order_id LIMIT {d.param}"
+
+
+def drop_reading(d: Dialect) -> str:
+    """Parameter: order_id."""
+    return f"DELETE FROM draft_readings WHERE order_id = {d.param}"
+
+
+def upsert_alias(d: Dialect) -> str:
+    """Parameters: partner_id, wording, product_id, default_code, pack, pack_size, order_id, order_name,
+    learned_at. The same wording learned again takes the newer meaning; a pack size learned before for the
+    same product is kept when the newer lesson says nothing about packs."""
+    p = d.param
+    keep_pack = "excluded.pack IS NULL AND aliases.product_id = excluded.product_id"
+    return ("INSERT INTO aliases (partner_id, wording, product_id, default_code, pack, pack_size, order_id,"
+            f" order_name, learned_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
+            " ON CONFLICT (partner_id, wording) DO UPDATE SET"
+            f" pack = CASE WHEN {keep_pack} THEN aliases.pack ELSE excluded.pack END,"
+            f" pack_size = CASE WHEN {keep_pack} THEN aliases.pack_size ELSE excluded.pack_size END,"
+            " product_id = excluded.product_id, default_code = excluded.default_code,"
+            " order_id = excluded.order_id, order_name = excluded.order_name, learned_at = excluded.learned_at")
+
+
+def select_aliases(d: Dialect, *, partner_id: int | None) -> Query:
+    if partner_id is None:
+        return f"SELECT {ALIAS_COLUMNS} FROM aliases ORDER BY partner_id, wording", []
+    return (f"SELECT {ALIAS_COLUMNS} FROM aliases WHERE partner_id = {d.param} ORDER BY wording", [partner_id])
+
+
+def forget_alias(d: Dialect) -> str:
+    """Parameter: id."""
+    return f"DELETE FROM aliases WHERE id = {d.param}"
+
+
+def alias_used(d: Dialect) -> str:
+    """Parameters: last_used_at, id."""
+    return f"UPDATE aliases SET times_used = times_used + 1, last_used_at = {d.param} WHERE id = {d.param}"

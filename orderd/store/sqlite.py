@@ -20,20 +20,28 @@ import orderd.store.rows as rows
 from orderd.records import Message
 from orderd.store.base import Store
 from orderd.store.rows import (
+    ALIASES_TABLE,
+    ALIASES_UNIQUE,
+    DRAFT_READINGS_TABLE,
     FINAL_STATES,
     FINAL_STATES_SQL,
     JOURNAL_TABLE,
     OUTBOX_TABLE,
+    Alias,
     Decode,
     Dialect,
+    DraftReading,
     JournalEntry,
     OutboxItem,
     OutgoingMail,
     StoreUnavailable,
+    alias_from_row,
     check_final_state,
     entry_from_row,
     item_from_row,
     outbox_values,
+    reading_from_row,
+    reading_values,
     utcnow,
 )
 
@@ -44,12 +52,14 @@ T = TypeVar("T")
 _SCHEMA_VERSION = 3
 
 _TYPES = {"text": "TEXT", "json": "TEXT", "timestamp": "TEXT", "id": "INTEGER", "count": "INTEGER",
-          "blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
+          "real": "REAL", "blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
 
 # Timestamps are fixed-width ISO 8601 UTC text (sortable); JSON is text.
 _SCHEMA = [rows.create_table("journal", JOURNAL_TABLE, _TYPES),
            rows.create_table("outbox", OUTBOX_TABLE, _TYPES),
-           *rows.create_indexes()]
+           rows.create_table("draft_readings", DRAFT_READINGS_TABLE, _TYPES),
+           rows.create_table("aliases", ALIASES_TABLE, _TYPES, extra=(ALIASES_UNIQUE,)),
+           *rows.create_indexes(), *rows.create_learning_indexes()]
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
@@ -360,3 +370,51 @@ class SQLiteStore(Store):
 
     async def replies_sent_to(self, address: str, since: datetime) -> int:
         return int(await self._scalar(rows.replies_sent_to(_DIALECT), (address.lower(), _ts(since))))
+
+    # --- learning from the salesperson -----------------------------------------------------------
+
+    async def save_draft_reading(self, reading: DraftReading) -> None:
+        order_id, order_name, partner_id, email, key, lines = reading_values(reading)
+        await self._update(rows.save_reading(_DIALECT),
+                           (order_id, order_name, partner_id, email, key, json.dumps(lines), _ts(utcnow())))
+
+    async def draft_readings(self, limit: int = 100) -> list[DraftReading]:
+        def _readings() -> list[DraftReading]:
+            found = self._db.execute(rows.select_readings(_DIALECT), (limit,)).fetchall()
+            return [reading_from_row(r, _DECODE) for r in found]
+
+        return await self._run(_readings)
+
+    async def drop_draft_reading(self, order_id: int) -> None:
+        await self._update(rows.drop_reading(_DIALECT), (order_id,))
+
+    async def learned(self, order_id: int, aliases: list[Alias]) -> None:
+        now = _ts(utcnow())
+
+        def _learn(db: sqlite3.Connection) -> None:
+            for a in aliases:
+                db.execute(rows.upsert_alias(_DIALECT), (a.partner_id, a.wording, a.product_id, a.default_code, a.pack,
+                                                         a.pack_size, a.order_id, a.order_name, now))
+            db.execute(rows.drop_reading(_DIALECT), (order_id,))
+
+        await self._run(self._write, _learn)
+
+    async def aliases(self, partner_id: int | None = None) -> list[Alias]:
+        sql, params = rows.select_aliases(_DIALECT, partner_id=partner_id)
+
+        def _aliases() -> list[Alias]:
+            return [alias_from_row(r, _DECODE) for r in self._db.execute(sql, params).fetchall()]
+
+        return await self._run(_aliases)
+
+    async def forget_alias(self, alias_id: int) -> bool:
+        return await self._update(rows.forget_alias(_DIALECT), (alias_id,)) > 0
+
+    async def aliases_used(self, alias_ids: list[int]) -> None:
+        now = _ts(utcnow())
+
+        def _used(db: sqlite3.Connection) -> None:
+            db.executemany(rows.alias_used(_DIALECT), [(now, alias_id) for alias_id in alias_ids])
+
+        if alias_ids:
+            await self._run(self._write, _used)

@@ -1,9 +1,11 @@
-"""The operator console: a read-only page at /console and the JSON API behind it.
+"""The operator console: a page at /console and the JSON API behind it.
 
     GET /console                         the page (HTML; its script fetches the API below)
     GET /api/messages?limit=&state=      recent journal entries: outcome, order, reasons, stage timings
     GET /api/outbox?state=&limit=        replies and forwards: to, subject, state, attempts, last error
     GET /api/latency?minutes=60          per stage p50/p95 per time bucket, from the journal's timings
+    GET /api/aliases?customer=           what salespeople taught orderd (orderd.learning)
+    POST /api/aliases/{id}/forget        the one action: forget a learned alias (Authorization header only)
 
 Everything is behind `http.console_token`, sent as `Authorization: Bearer …` or `?token=`. With no
 token configured the routes answer 404: the journal holds customer mail, so the console is opt-in.
@@ -28,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from orderd.learning.view import alias_view
 from orderd.store import JOURNAL_STATES, OUTBOX_STATES, JournalEntry, OutboxItem, Store, utcnow
 
 # The pipeline's stages in the order a message meets them; a stage not listed (added later) is shown
@@ -338,12 +341,30 @@ def add_routes(app: web.Application, store: Store, token: str, *,
         latency_cache[(minutes, bucket)] = (now, body)
         return web.json_response(body)
 
+    async def aliases(request: web.Request) -> web.Response:
+        customer = _int_param(request, "customer", 0, 0, 2**62) or None
+        return web.json_response({"aliases": [alias_view(a) for a in await store.aliases(customer)]})
+
+    async def forget_alias(request: web.Request) -> web.Response:
+        if not request.headers.get("Authorization"):
+            # A change is never made from a URL: a ?token= link can be opened by accident, or leak.
+            return web.json_response({"error": "changes need the token in the Authorization header"}, status=403)
+        try:
+            alias_id = int(request.match_info["alias_id"])
+        except ValueError:
+            raise _bad(f"alias {request.match_info['alias_id']!r}: not a whole number") from None
+        if not await store.forget_alias(alias_id):
+            return web.json_response({"error": f"no alias {alias_id}"}, status=404)
+        return web.json_response({"forgotten": alias_id})
+
     app.router.add_get("/console", _guarded(token, page, as_json=False))
     for name in PAGE_FILES:
         app.router.add_get(f"/console/{name}", _static_guard(token, static(name)))
     app.router.add_get("/api/messages", _guarded(token, messages, as_json=True))
     app.router.add_get("/api/outbox", _guarded(token, outbox, as_json=True))
     app.router.add_get("/api/latency", _guarded(token, latency, as_json=True))
+    app.router.add_get("/api/aliases", _guarded(token, aliases, as_json=True))
+    app.router.add_post("/api/aliases/{alias_id}/forget", _guarded(token, forget_alias, as_json=True))
 
 
 def _static_guard(token: str, handler: Handler) -> Handler:

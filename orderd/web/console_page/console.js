@@ -60,8 +60,9 @@ function badge(word) {
   return el("span", { class: `badge ${BADGE[word] || "neutral"}` }, String(word).replace(/_/g, " "));
 }
 
-async function api(path) {
-  const resp = await fetch(path, { headers: { Authorization: `Bearer ${TOKEN}` }, cache: "no-store" });
+async function api(path, method) {
+  const resp = await fetch(path, { method: method || "GET", headers: { Authorization: `Bearer ${TOKEN}` },
+    cache: "no-store" });
   if (!resp.ok) {
     let detail = resp.statusText;
     try { detail = (await resp.json()).error || detail; } catch (e) { /* not JSON */ }
@@ -209,6 +210,35 @@ function renderChart(data, quantile) {
   if (data.sampled) box.append(el("p", { class: "muted" }, "Busy hour: computed from the most recent messages."));
 }
 
+// A forget button per alias: the wording goes back to a person next time (the console's one action).
+function renderAliases(data) {
+  const rows = data.aliases.map((a) => {
+    const forget = el("button", { type: "button", class: "forget", title: `forget alias ${a.id}` }, "forget");
+    forget.addEventListener("click", async () => {
+      if (!window.confirm(`Forget that customer ${a.partner_id} means ${a.default_code} by "${a.wording}"?`)) return;
+      forget.disabled = true;
+      try {
+        await api(`/api/aliases/${encodeURIComponent(a.id)}/forget`, "POST");
+      } catch (err) {
+        document.getElementById("status").textContent = `could not forget: ${err.message}`;
+      }
+      refresh();
+    });
+    return [
+      el("span", {}, String(a.partner_id)),
+      el("span", {}, a.wording),
+      el("span", { class: "order" }, a.default_code),
+      a.pack ? el("span", {}, `${a.pack} = ${a.pack_size}`) : el("span", { class: "muted" }, "—"),
+      el("span", { title: a.learned_at || "" }, a.learned_from || "—"),
+      el("span", {}, String(a.times_used)),
+      forget,
+    ];
+  });
+  fillTable(document.getElementById("aliases-table"),
+    ["Customer", "Their wording", "Product", "Pack", "Learned from", "Used", ""], rows,
+    "Nothing learned yet: aliases appear once a salesperson confirms a corrected draft.");
+}
+
 function renderSummary(messages, latency, pending) {
   const counts = {};
   for (const m of messages) counts[m.outcome] = (counts[m.outcome] || 0) + 1;
@@ -226,13 +256,15 @@ async function refresh() {
   const msgState = document.getElementById("messages-state").value;
   const outState = document.getElementById("outbox-state").value;
   try {
-    const [messages, outbox, latency] = await Promise.all([
+    const [messages, outbox, latency, aliases] = await Promise.all([
       api(`/api/messages?limit=50${msgState ? `&state=${encodeURIComponent(msgState)}` : ""}`),
       api(`/api/outbox?limit=50${outState ? `&state=${encodeURIComponent(outState)}` : ""}`),
       api("/api/latency?minutes=60"),
+      api("/api/aliases"),
     ]);
     const shown = renderMessages(messages);
     renderOutbox(outbox);
+    renderAliases(aliases);
     lastLatency = latency;
     renderChart(latency, document.getElementById("latency-q").value);
     renderLatencyTable(latency);
