@@ -173,3 +173,16 @@ def test_the_buyers_article_number_beside_our_name_is_not_part_of_the_name(catal
                    sender="compras@iberiavalves.es")
     assert got == [("DC-1005", 30)]
     assert resolve_lines(ex.lines, catalog)[0].confidence >= 0.95
+
+
+def test_a_count_of_packs_is_a_quantity_as_sure_as_pieces(catalog: Catalog) -> None:
+    """"2 cajas de asientos de válvula DC1011": two boxes, twenty each in the catalog."""
+    ex, _ = read("Hola, urgente:\n2 cajas de asientos de válvula DC1011\n25 tapas DC-1010", catalog,
+                 sender="compras@iberiavalves.es")
+    assert [m.qty for m in ex.lines] == [2.0, 25.0] and ex.lines[0].confidence == 1.0
+
+
+def test_a_price_basis_in_its_own_column_is_not_a_quantity(catalog: Catalog) -> None:
+    ex, got = read("00010   100045883  Ventilgriff aus Zink   300,000   ST   950,00   100 ST   2.850,00\n"
+                   "        Ihre Materialnummer: DC-1018\n", catalog, sender="einkauf@hartmann-pumpen.de")
+    assert got == [("DC-1018", 300)] and ex.lines[0].confidence == 1.0

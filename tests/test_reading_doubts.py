@@ -50,6 +50,8 @@ def verdict_of(message: Message, catalog: Catalog) -> tuple[str, list[str], obje
      "not_order", "not_order_question"),
     ("Thanks, received your order confirmation for 5 x DC-1001.", "Re: your order", "not_order",
      "not_order_notification"),
+    ("Recibido esta mañana, todo correcto: las 2 cajas de DC-1011 y las 25 tapas DC-1010. ¡Mil gracias!",
+     "RE: pedido urgente", "not_order", "not_order_notification"),
 ])
 def test_intent_before_lines(catalog: Catalog, body: str, subject: str, decision: str, code: str) -> None:
     got, codes, _ = verdict_of(mail(body, subject), catalog)

@@ -86,6 +86,12 @@ _RFQ = _alt(
 _NOTIFICATION = _alt(
     r"thank(?:s| you) for (?:your |the )?(?:order )?confirmation", r"(?:thanks|thank you),? (?:well |duly )?received",
     r"(?:well|duly|safely) received", r"received (?:your|the) (?:order )?confirmation",
+    # "Recibido esta mañana, todo correcto", "alles gut angekommen", "tout est bien arrivé": goods received
+    r"(?:received|recibid[oa]s?|recu\w*|erhalten|angekommen|arrive\w*|llegad[oa]s?|llego)[ ,:]+(?:\w+[ ,:]+){0,4}"
+    r"(?:all|todo|tout|alles) (?:\w+ )?(?:correct\w*|ok|fine|good|bien|perfect\w*|conforme|in ordnung|korrekt|"
+    r"vollstandig|en orden)",
+    r"(?:all|todo|tout|alles) (?:\w+ )?(?:correct\w*|conforme|korrekt|in ordnung|en orden)[ ,:]+(?:\w+[ ,:]+){0,3}"
+    r"(?:received|recibid[oa]s?|recu\w*|erhalten|angekommen|arrive\w*|llegad[oa]s?)",
     r"confirmation received", r"received,? thank(?:s| you)", r"gracias,? recibid[oa]", r"recibid[oa],? gracias",
     r"accusons (?:bonne )?r[ée]ception", r"r[ée]ception conforme", r"bien re[çc]u,? merci", r"merci,? bien re[çc]u",
     r"(?:wir )?best[äa]tigen (?:ihnen )?den (?:erhalt|empfang)", r"empfang best[äa]tigt",

@@ -16,6 +16,7 @@ from orderd.extract.nlp import MATERIALS, NO_MATCH_BELOW, CatalogIndex, normaliz
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
+    PACK_UNIT_RE,
     PACK_WORDS,
     UNIT_BEFORE_RE,
     UNIT_RE,
@@ -291,7 +292,13 @@ def _is_date_like(text: str) -> bool:
     )
 
 
+# "950,00   100 ST": the quantity a price is given for, in the column after the price
+_PRICE_COLUMN_BEFORE = re.compile(r"\d[.,]\d{2}\s+$")
 _PRICE_BASIS_BEFORE = re.compile(r"(?:/|\bper|\bpro|\bpor|\bpour|\bje)\s*$", re.I)
+
+
+def _unit_after(after: str) -> re.Match[str] | None:
+    return UNIT_RE.match(after) or PACK_UNIT_RE.match(after)
 
 
 def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
@@ -312,24 +319,24 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         if value is None:
             continue
         before, after = text[:start], text[end:]
-        if _BAD_AFTER.match(after) and not UNIT_RE.match(after):
+        if _BAD_AFTER.match(after) and not _unit_after(after):
             continue
-        unit_follows = bool(UNIT_RE.match(after))
-        if unit_follows and _PRICE_BASIS_BEFORE.search(before[-8:]):
+        unit_follows = bool(_unit_after(after))
+        if unit_follows and (_PRICE_BASIS_BEFORE.search(before[-8:]) or _PRICE_COLUMN_BEFORE.search(before[-16:])):
             continue  # "1.400,00 / 100 ST", "price per 100 pcs": the quantity a price is given for
         if (_BAD_BEFORE if not unit_follows else _BAD_BEFORE_STRONG).search(before[-14:]) \
                 and not UNIT_BEFORE_RE.search(before):
             continue
         digits = re.sub(r"\D", "", token)
-        if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not UNIT_RE.match(after):
+        if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not _unit_after(after):
             continue  # phone fragments, postcodes, order numbers
-        if re.fullmatch(r"\d+[.,]\d{2}", token) and not UNIT_RE.match(after):
+        if re.fullmatch(r"\d+[.,]\d{2}", token) and not _unit_after(after):
             continue  # 145.00: a price
         if re.match(r"^\s*[.)]\s", after) and not before.strip().strip("-*•|"):
             continue  # "1. DC-1001 …": an enumeration
         if start >= anchor[1] and re.search(r"\s(?:and|und|et|y|plus|sowie)\s", text[anchor[1]:start], re.I):
             continue  # "DC-1005 and 10 units of …": that number starts the next item
-        unit_m = UNIT_RE.match(after)
+        unit_m = _unit_after(after)
         if unit_m and unit_m.group(0).strip().lower() in ("x", "×") and end <= anchor[0]:
             score, unit = 3, "Units"  # "2 x DC-1001"
         elif unit_m and unit_m.group(0).strip().lower() in ("x", "×"):

@@ -205,6 +205,9 @@ UNITS = (
     r"unidades?|uds?|u|ud|sets?|kits?|boxes|cartons?|pairs?|paires?|paar|juegos?|exemplaires?|ex"
 )
 UNIT_RE = re.compile(rf"^\s*(?:{UNITS})\.?(?![\w])", re.I)
+# "2 cajas de …", "3 Kartons …": a count of packs marks its number as a quantity as surely as "pcs" does
+PACK_UNIT_RE = re.compile(r"^\s*(?:" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+                          r")\.?(?![\w])", re.I)
 UNIT_BEFORE_RE = re.compile(r"(?:x|×|qty|quantity|qté|quantité|menge|anzahl|cantidad|cant|uds)\.?\s*:?\s*$",
                             re.I)
 
