@@ -34,7 +34,12 @@ def _rebuild(original: EmailMessage, body: str, *, subtype: str = "plain", chars
         if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
             msg[name] = value
     msg.set_content(body, subtype=subtype, charset=charset, cte=cte)
-    for part in original.iter_attachments():
+    attachments = list(original.iter_attachments())
+    # parts beside the text that are not attachments either (a text/calendar invitation in the
+    # alternative, an inline logo) are part of what the mail is
+    others = [part for part in original.walk() if not part.is_multipart() and part not in attachments
+              and part.get_content_type() not in ("text/plain", "text/html")]
+    for part in [*attachments, *others]:
         msg.make_mixed()
         msg.attach(part)
     return msg

@@ -186,3 +186,16 @@ def test_a_price_basis_in_its_own_column_is_not_a_quantity(catalog: Catalog) -> 
     ex, got = read("00010   100045883  Ventilgriff aus Zink   300,000   ST   950,00   100 ST   2.850,00\n"
                    "        Ihre Materialnummer: DC-1018\n", catalog, sender="einkauf@hartmann-pumpen.de")
     assert got == [("DC-1018", 300)] and ex.lines[0].confidence == 1.0
+
+
+def test_an_erp_item_continues_on_a_labelled_line_when_html_collapsed_its_indentation(catalog: Catalog) -> None:
+    body = ("Item Material Description Order qty Unit Net price Net value\n"
+            "----- ----------- ------------------------------ ----------- ---- ----------- -------------\n"
+            "00010 KI-33021 Brass pump impeller 100.000 EA 32.000 3,200.00\n"
+            "Your material no.: DC-1004\n"
+            "Delivery date : 2026-12-15\n"
+            "00020 KI-33044 Aluminium pump cover 45.000 EA 36.000 1,620.00\n"
+            "Your material no.: DC-1012\n")
+    ex, got = read(body, catalog)
+    assert got == [("DC-1004", 100), ("DC-1012", 45)]
+    assert ex.unread == []  # the prices and amounts after each quantity are explained

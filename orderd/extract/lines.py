@@ -750,8 +750,15 @@ def unwrap(text: str) -> str:
     return "\n".join(out)
 
 
+_RULE = re.compile(r"[-=_*~+|\s]{3,}")
+
+
 def _continues(prev: str, line: str) -> bool:
     p, n = prev.rstrip(), line.strip()
+    if _RULE.fullmatch(p.strip()) or _RULE.fullmatch(n):
+        return False  # a rule ("-----", "=====") separates, in a table or a document
+    if _DETAIL_LABEL.match(n) and len(re.findall(r"\d[\d.,]*", p)) >= 3:
+        return False  # "00010 … 100.000 EA 32.000" then "Your material no.: DC-1004": an item's detail line
     if re.search(r"[.!?:;]$", p) or _LIST_START.match(n) or split_cells(prev) or split_cells(line):
         return False
     if _QTY_LABEL.match(n) or _PRODUCT_LABEL.match(n) or _QTY_LABEL.match(p) or _PRODUCT_LABEL.match(p):
@@ -839,26 +846,34 @@ def _indent(line: str) -> int:
 
 def _item_continued(lines: list[str], i: int, found: list[LineMention], by_text: dict[str, LineMention],
                     index: CatalogIndex) -> LineMention | None:
-    """The item that an indented detail line under it belongs to, when that line only gives our code.
+    """The item that a detail line under it belongs to, when that line only gives our code.
 
     ERP documents write one item on several lines: "00010 KI-33021 Brass pump impeller 100.000 EA" and
-    below it, indented, "Your material no.: DC-1004". That is the item's product, not a second line
-    without a quantity. Only a code continues an item (a code is certain; the name above is checked
-    against it when the product is resolved), only on an item that has its quantity and names no other
-    code of ours."""
+    below it, indented or labelled, "Your material no.: DC-1004". That is the item's product, not a
+    second line without a quantity. Only a code continues an item (a code is certain; the name above
+    is checked against it when the product is resolved), only on an item that has its quantity and
+    names no other code of ours; a labelled line without indentation (HTML collapses it) only on an
+    item that names no code of ours at all."""
     if len(found) != 1 or found[0].qty is not None or not index.code_spans(found[0].product_text):
         return None
+    labelled = _DETAIL_LABEL.match(lines[i].strip()) is not None
     j = i - 1
-    while j >= 0 and lines[j].strip() and lines[j].strip() not in by_text and _indent(lines[j]) > _indent(lines[i]) - 1:
+    while j >= 0 and lines[j].strip() and lines[j].strip() not in by_text and (
+            _indent(lines[j]) >= _indent(lines[i]) > 0 or _DETAIL_LABEL.match(lines[j].strip())):
         j -= 1  # other detail lines of the same item ("Delivery date: …")
-    if j < 0 or not lines[j].strip() or _indent(lines[i]) <= _indent(lines[j]):
+    if j < 0 or not lines[j].strip():
         return None
+    indented = _indent(lines[i]) > _indent(lines[j])
     item = by_text.get(lines[j].strip())
-    if item is None or item.qty is None:
+    if item is None or item.qty is None or not (indented or labelled):
         return None
     codes = {c for _, _, c in index.code_spans(item.product_text)}
     code = index.code_spans(found[0].product_text)[0][2]
-    return item if codes <= {code} else None
+    return item if codes <= ({code} if indented else set()) else None
+
+
+# "Your material no.: DC-1004", "Ihre Materialnummer: DC-1011", "Delivery date : …": a labelled detail
+_DETAIL_LABEL = re.compile(r"^[^\W\d][^\W\d .'-]*(?:[ .'-]+[^\W\d][^\W\d.'-]*){0,4}[ .]*:\s*\S")
 
 
 def _first_number(text: str, lang: str) -> float | None:

@@ -39,6 +39,10 @@ _REF_BEFORE = re.compile(r"(?:#|\bno\.?|\bnr\.?|n[°º]|\bnum\w*\.?|\bref\w*\.?|
                          r"[\s:.\-/]*$", re.I)
 
 
+# a decimal amount as documents print prices and line values: "32.000", "1.400,00", "3,200.00"
+_AMOUNT = re.compile(r"\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2,3}|\d+[.,]\d{2,3}")
+
+
 def _item_like(line: str, index: CatalogIndex, lang: str) -> bool:
     """The line names a product of ours, or counts something in units or packs."""
     if index.code_spans(line) or index.name_spans(line, lang):
@@ -84,11 +88,16 @@ def unread_numbers(prose: str, mentions: list[LineMention], index: CatalogIndex,
             if m.qty is not None:
                 quantities.add(float(m.qty))
         blocked = [(s, e) for s, e, _ in index.code_spans(line)] + _dates_spans(line)
+        after_quantity = False
         for match in NUMBER_RE.finditer(line):
             start, end, token = match.start(1), match.end(1), match.group(1)
             if any(s <= start < e for s, e in blocked):
                 continue
             value = parse_number(token, lang)
+            if value is not None and value in quantities:
+                after_quantity = True
+            if after_quantity and _AMOUNT.fullmatch(token) and value not in quantities:
+                continue  # "100.000 EA 32.000 3,200.00": after an item's quantity, its price and amount
             if value is None or _explained(line, start, end, token, value, quantities):
                 continue
             out.append(f"a number was not read: '{token}' in '{line[:80]}'")
