@@ -199,3 +199,12 @@ def test_an_erp_item_continues_on_a_labelled_line_when_html_collapsed_its_indent
     ex, got = read(body, catalog)
     assert got == [("DC-1004", 100), ("DC-1012", 45)]
     assert ex.unread == []  # the prices and amounts after each quantity are explained
+
+
+def test_a_table_row_continues_on_its_detail_line(catalog: Catalog) -> None:
+    """The first row is read by the table's header; the code below it still belongs to it."""
+    body = ("Pos.    Material      Bezeichnung          Menge   ME   Preis          Wert\n"
+            "00010   300-12-0058   Ventilgehäuse Alu    30      ST   58,00 / 1 ST   1.740,00\n"
+            "        Ihre Materialnummer: DC-1005\n")
+    _, got = read(body, catalog, sender="einkauf@hartmann-pumpen.de")
+    assert got == [("DC-1005", 30)]

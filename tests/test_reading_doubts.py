@@ -129,6 +129,10 @@ def test_trust_doubts_go_to_review(catalog: Catalog) -> None:
     assert "sender_claims_company" in codes
     _, codes, _ = verdict_of(mail("Please send 5 x DC-1004 to our new address: 4 Dock Road, Hull."), catalog)
     assert "new_delivery_address" in codes
+    drop_shipment = ("Bitte liefern Sie 5 Stk DC-1004. Abweichend von der Lieferanschrift in der Bestellung "
+                     "bitte direkt an unseren Kunden liefern: Stadtwerke Biberach, Zentrallager.")
+    _, codes, _ = verdict_of(mail(drop_shipment, sender="einkauf@hartmann-pumpen.de"), catalog)
+    assert "new_delivery_address" in codes
 
 
 def test_bottom_posted_reply_is_new_text(catalog: Catalog) -> None:

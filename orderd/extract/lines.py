@@ -799,7 +799,10 @@ def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body
     asked = False
     pending: LineMention | None = None
     pending_qty: tuple[float, int] | None = None
-    by_text = {m.text: m for m in table}
+    # each item by the line it was read from, so a detail line below it finds it (a table row's text is
+    # its cells joined)
+    row_lines = {" | ".join(rows[i] or []): lines[i].strip() for i in used}
+    by_text = {row_lines.get(m.text, m.text): m for m in table}
     for i, line in enumerate(lines):
         if i in used or not line.strip():
             continue

@@ -39,7 +39,14 @@ _NEW_ADDRESS = re.compile(
     r"envoyer) [àa] (?:l'adresse suivante|notre nouvelle)|adresse de livraison (?:a chang[ée]|diff[ée]rente)|"
     r"neue (?:liefer)?adresse|(?:an|nach) folgende (?:liefer)?adresse|abweichende lieferadresse|"
     r"nueva direcci[oó]n|(?:enviar|entregar) a (?:la siguiente|otra|nuestra nueva) direcci[oó]n|"
-    r"direcci[oó]n de entrega (?:nueva|distinta))",
+    r"direcci[oó]n de entrega (?:nueva|distinta)|"
+    # "abweichend von der Lieferanschrift", "instead of the address on the PO": another address than the usual
+    r"abweichend\w* (?:von|zu)r? (?:der |unserer |ihrer )?(?:liefer)?(?:adresse|anschrift)|"
+    r"(?:instead of|statt|au lieu de|en lugar de|en vez de) (?:the |der |l'|la )?(?:usual )?(?:delivery )?"
+    r"(?:address|adresse|anschrift|lieferanschrift|direcci[oó]n)|"
+    # a drop shipment: straight to the customer's own customer
+    r"(?:direkt|directly|directement|directamente) (?:an|to|chez|[àa]|a) (?:unseren|unsere|our|notre|nos|nuestro|"
+    r"nuestra) (?:kunden|kundin|endkunden|customer|client|cliente)\w*)",
     re.I,
 )
 _NEW_BANK = re.compile(
