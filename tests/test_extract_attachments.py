@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 from datetime import date
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -145,3 +146,34 @@ def test_edifact_ordchg_is_a_change_whatever_the_covering_text_says(catalog: Cat
                                                                                b"BGM+230+4500071234+4")
     msg = with_attachment("ORDCHG_4500071234.edi", "application/edifact", ordchg, "Please process the attached order.")
     assert extract(msg, catalog).intent == "change"
+
+
+def _workbook(sheets: list[tuple[str, list[list[object]], str]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows, state in sheets:
+        ws = wb.create_sheet(title)
+        ws.sheet_state = state
+        for row in rows:
+            ws.append(row)
+    wb.active = 0
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_workbook_is_read_up_to_its_item_table_and_never_its_hidden_sheets(catalog: Catalog) -> None:
+    """Header on sheet 1, items on sheet 2, an order history on sheet 3, a hidden price list: the order
+    is sheet 2's items."""
+    data = _workbook([
+        ("Bestellung", [["Hartmann Pumpen GmbH"], ["Bestellnummer", "4500231230"]], "visible"),
+        ("Positionen", [["Artikel", "Bezeichnung", "Menge"], ["DC-1001", "Getriebegehäuse", 10],
+                        ["DC-1006", "Vergasergehäuse", 30]], "visible"),
+        ("Historie", [["Artikel", "Menge"], ["DC-1012", 40]], "visible"),
+        ("Preise", [["Artikel", "Menge"], ["DC-1004", 999]], "hidden"),
+    ])
+    msg = with_attachment("Bestellung.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          data, "Anbei unsere Bestellung.")
+    assert lines(msg, catalog) == [("DC-1001 Getriebegehäuse", 10.0), ("DC-1006 Vergasergehäuse", 30.0)]

@@ -112,7 +112,7 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
         findings.append("asks about products without ordering them")
     intent = read_intent(cleaned, subject, has_lines=any(m.qty for m in lines),
                          lines_only=_lines_only(prose, lines), order_document=bool(att_lines),
-                         calendar=_has_calendar(message, attachments), document_intent=document_intent)
+                         calendar=_has_calendar(body, attachments), document_intent=document_intent)
     if asked and (intent.kind == "rfq" or intent.ordering) and intent.kind not in ("change", "cancel"):
         # "Could you quote 200 x DC-1007?", "could you send 12 …?": the items asked about are the lines
         asked_lines, _ = text_mentions(prose, index, rules_lang, "body", True, keep_questions=True)
@@ -174,9 +174,9 @@ def _lines_only(prose: str, lines: list[LineMention]) -> bool:
     return len(other) <= 1
 
 
-def _has_calendar(message: Message, attachments: list[Attachment]) -> bool:
-    return any(a.content_type == "text/calendar" or a.filename.lower().endswith(".ics") for a in attachments) or \
-        any(part.get_content_type() == "text/calendar" for part in message.parsed.walk())
+def _has_calendar(body: Body, attachments: list[Attachment]) -> bool:
+    return body.calendar or any(a.content_type == "text/calendar" or a.filename.lower().endswith(".ics")
+                                for a in attachments)
 
 
 def _strip_subject_prefixes(subject: str) -> str:

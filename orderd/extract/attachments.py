@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from orderd.extract.edifact import is_edifact, read_edifact_order
-from orderd.extract.lines import split_cells, table_rows, text_mentions
+from orderd.extract.lines import header_of, split_cells, table_rows, text_mentions
 from orderd.extract.nlp import CatalogIndex
 from orderd.extract.numbers import normalize_typography
 from orderd.extract.ubl import is_ubl_order, read_ubl_order
@@ -72,12 +72,18 @@ def xlsx_rows(data: bytes) -> list[list[str]]:
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     rows: list[list[str]] = []
     try:
-        for ws in wb.worksheets[:3]:
-            for row in ws.iter_rows(values_only=True):
-                if len(rows) >= MAX_ROWS:
-                    break
-                rows.append([_cell(v) for v in row])
-            rows.append([])
+        # Visible sheets, the one the buyer saved it on first, up to the first with an item table: the
+        # order's header may sit on one sheet and its lines on the next, but an order history or a price
+        # list after the items (or hidden) is not the order.
+        active = wb.active
+        visible = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+        for ws in [active, *(ws for ws in visible if ws is not active)][:3]:
+            if ws is None:
+                continue
+            sheet = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True, max_row=MAX_ROWS)]
+            rows += [*sheet[:MAX_ROWS - len(rows)], []]
+            if any(header_of(row) for row in sheet) or len(rows) >= MAX_ROWS:
+                break
     finally:
         wb.close()
     return rows

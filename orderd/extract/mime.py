@@ -33,6 +33,7 @@ class Body:
     html: bool = False  # the text came from HTML (tables were turned into `|` rows)
     attachments: list[Attachment] = field(default_factory=list)
     forwarded: list[EmailMessage] = field(default_factory=list)  # message/rfc822 parts
+    calendar: bool = False  # a text/calendar part (an invitation), wherever it sits
 
 
 def decode_part(part: Message) -> str:
@@ -110,6 +111,7 @@ def _walk(part: Message, body: Body, texts: list[tuple[str, bool]]) -> None:
         if not isinstance(children, list):
             return
         if ctype == "multipart/alternative":
+            body.calendar = body.calendar or any(c.get_content_type() == "text/calendar" for c in children)
             best = _pick_alternative(children)
             if best is not None:
                 _walk(best, body, texts)
@@ -117,6 +119,7 @@ def _walk(part: Message, body: Body, texts: list[tuple[str, bool]]) -> None:
         for child in children:
             _walk(child, body, texts)
         return
+    body.calendar = body.calendar or ctype == "text/calendar"
     is_attachment = disposition == "attachment" or (filename and ctype not in ("text/plain", "text/html"))
     if is_attachment or (filename and disposition != "inline"):
         data = _payload_bytes(part)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 import spacy
@@ -83,6 +84,7 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=16384)  # names and mentions repeat from mail to mail; pure given the catalog words
 def normalize_name(text: str) -> str:
     """Folded, hyphen-free, singular words, foreign part words translated: the form names are
     compared in, both for the catalog and for what customers write."""
@@ -350,8 +352,10 @@ def _build(catalog: Catalog) -> CatalogIndex:
         if m:
             prefixes[f"{m.group(1)}|{len(m.group(2))}"] = 1
     alternatives.sort(key=len, reverse=True)
-    for p in catalog.products:
-        _CATALOG_WORDS.update(w for w in re.findall(r"[a-z]{3,}", fold(p.name)) if w not in MATERIALS)
+    words = {w for p in catalog.products for w in re.findall(r"[a-z]{3,}", fold(p.name)) if w not in MATERIALS}
+    if not words <= _CATALOG_WORDS:
+        _CATALOG_WORDS.update(words)
+        normalize_name.cache_clear()  # compounds may now split differently
     code_re = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.I) \
         if alternatives else re.compile(r"(?!x)x")
     shapes = []
