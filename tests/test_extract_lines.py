@@ -208,3 +208,11 @@ def test_a_table_row_continues_on_its_detail_line(catalog: Catalog) -> None:
             "        Ihre Materialnummer: DC-1005\n")
     _, got = read(body, catalog, sender="einkauf@hartmann-pumpen.de")
     assert got == [("DC-1005", 30)]
+
+
+def test_a_past_delivery_mentioned_beside_the_requested_one_is_not_requested(catalog: Catalog) -> None:
+    """Written on 3 March: "the delivery of 20 February" is the one just past, not next year's, and it
+    is no second requested date."""
+    ex, _ = read("La livraison du 20 février s'est très bien passée. Merci de nous livrer 2 x DC-1004 "
+                 "pour le 18 mars.", catalog, sender="customer2@example.com")
+    assert ex.commitment_date == date(2026, 3, 18) and ex.date_doubt is None

@@ -205,3 +205,14 @@ def test_a_bare_count_in_brackets_after_packs_is_not_taken_as_their_size(catalog
     got, codes, understood = verdict_of(mail("Please enter:\n4 boxes   DC-1002   Zinc door handle (100 pcs)"), catalog)
     assert [ln.mention.qty for ln in understood.lines] != [400.0]
     assert got == "needs_review" and codes
+
+
+@pytest.mark.parametrize("body", [
+    "We have not yet received your acknowledgement of our PO 4410, sent on 9 November (copy attached): 5 x DC-1004.",
+    "Nous n'avons toujours pas reçu votre accusé de réception pour notre commande envoyée le 9 novembre : "
+    "5 DC-1004.",
+    "Wir vermissen noch Ihre Auftragsbestätigung zu unserer Bestellung: 5 Stk DC-1004.",
+])
+def test_an_order_sent_before_may_be_a_duplicate(catalog: Catalog, body: str) -> None:
+    got, codes, _ = verdict_of(mail(body), catalog)
+    assert got == "needs_review" and "possible_duplicate" in codes

@@ -22,7 +22,7 @@ from orderd.extract.language import SUPPORTED, detect
 from orderd.extract.lines import count_packs, text_mentions, unwrap
 from orderd.extract.mime import Body, read_body
 from orderd.extract.nlp import code_key, index_for
-from orderd.extract.numbers import normalize_typography
+from orderd.extract.numbers import fold, normalize_typography
 from orderd.extract.quantities import read_quantity_context
 from orderd.extract.refs import find_reference, subject_reference
 from orderd.extract.roles import unread_numbers
@@ -82,6 +82,10 @@ def extract(message: Message, catalog: Catalog, internal_domains: tuple[str, ...
             doubts.append(Reason("forwarded_order", "the order was read from the mail the customer forwarded, "
                                                     f"and their words above it may change it: '{note.strip()[:120]}'"))
     lines = lines + att_lines  # the same lines in both are one order: reconciled once products are known
+    resent = _RESENT.search(fold(cleaned))
+    if resent and lines:
+        doubts.append(Reason("possible_duplicate", "the customer says this order was sent before "
+                                                   f"('{resent.group(0)}'): it may be in Odoo already"))
     if not lines and subject:
         lines, _ = text_mentions(subject, index, rules_lang, "subject", False)
     for mention in lines:
@@ -172,6 +176,19 @@ def _lines_only(prose: str, lines: list[LineMention]) -> bool:
              and not any(ln.strip() in t or t in ln.strip() for t in item_text)
              and not _COURTESY.match(ln) and len(ln.split()) > 2]
     return len(other) <= 1
+
+
+# The order was sent before: a chaser for its acknowledgement, or the same PO sent again. Confirming it
+# could make the same order twice.
+_RESENT = re.compile(
+    r"\b(?:already sent|sent (?:it )?(?:to you )?(?:on|last)\b|resend\w*|re-send\w*|resubmit\w*|"
+    r"(?:not|never) (?:yet )?received (?:your|an|the|any) (?:acknowledg\w*|order confirmation|confirmation)|"
+    r"deja (?:envoye|transmis|passe)\w*|envoyee? le \d|renvoy\w*|toujours pas (?:recu|eu) (?:votre|d'|l')|"
+    r"bereits (?:gesendet|geschickt|ubermittelt|bestellt)|"
+    r"vermissen (?:noch )?(?:ihre|die) (?:auftragsbestatigung|ab)\b|"
+    r"noch keine (?:auftragsbestatigung|ab)\b|ya (?:os |le |les )?(?:enviad|mandad)\w*|reenvi\w*|"
+    r"(?:todavia|aun) no (?:hemos )?recibido (?:la|su|vuestra) confirmaci\w*)"
+)
 
 
 def _has_calendar(body: Body, attachments: list[Attachment]) -> bool:

@@ -110,9 +110,12 @@ def _safe(y: int, m: int, d: int) -> date | None:
 
 
 def _future(d: date | None, base: date, explicit_year: bool) -> date | None:
-    """A date without a year that already passed means next year's."""
+    """A date without a year is its nearest occurrence: "15 January" written in December is next year's,
+    "3 November" written on 23 November is the one just past (a delivery that happened, not one asked)."""
     if d is not None and not explicit_year and d < base - timedelta(days=7):
-        return _safe(d.year + 1, d.month, d.day)
+        following = _safe(d.year + 1, d.month, d.day)
+        if following is not None and (following - base) < (base - d):
+            return following
     return d
 
 
@@ -275,10 +278,14 @@ def delivery_date(lines: list[str], lang: str, base: datetime | None) -> tuple[d
             continue
         if guessed:
             return None, f"delivery date '{line.strip()}' could be read day-first or month-first"
-        if found_at and found != found_at[0][0]:
-            return None, (f"different delivery dates: {found_at[0][0].isoformat()} ('{found_at[0][1]}') and "
-                          f"{found.isoformat()} ('{line.strip()}')")
         found_at.append((found, line.strip()))
+    if any(d >= today - timedelta(days=1) for d, _ in found_at):
+        # "the delivery of 3 November went well … please deliver by the 30th": a date past is not asked for
+        found_at = [(d, text) for d, text in found_at if d >= today - timedelta(days=7)]
+    for d, text in found_at[1:]:
+        if d != found_at[0][0]:
+            return None, (f"different delivery dates: {found_at[0][0].isoformat()} ('{found_at[0][1]}') and "
+                          f"{d.isoformat()} ('{text}')")
     return (found_at[0][0], None) if found_at else (None, None)
 
 
