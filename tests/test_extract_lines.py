@@ -216,3 +216,14 @@ def test_a_past_delivery_mentioned_beside_the_requested_one_is_not_requested(cat
     ex, _ = read("La livraison du 20 février s'est très bien passée. Merci de nous livrer 2 x DC-1004 "
                  "pour le 18 mars.", catalog, sender="customer2@example.com")
     assert ex.commitment_date == date(2026, 3, 18) and ex.date_doubt is None
+
+
+def test_a_new_order_on_top_of_our_confirmation_is_an_order(catalog: Catalog) -> None:
+    """"Gracias por la confirmación. Os pasamos un pedido nuevo, PC-26-0355": thanks, then a new order."""
+    ex, got = read("Gracias por la confirmación. Os pasamos un pedido nuevo, PC-26-0355:\n"
+                   "- Asiento de válvula de latón DC-1011: 5 cajas de 20 uds, o sea 100 uds\n"
+                   "- Manilla de válvula de zinc DC-1018: entre 200 y 250 uds\n", catalog,
+                   sender="compras@iberiavalves.es")
+    assert ex.intent == "order" and ex.client_order_ref == "PC-26-0355"
+    assert got == [("DC-1011", 100), ("DC-1018", None)]
+    assert ex.unread == []  # the range's numbers are read, as a range

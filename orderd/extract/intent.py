@@ -134,6 +134,14 @@ _STRONG_ORDER = _alt(
     r"pouvez-vous (?:nous )?(?:envoyer|livrer)" + _NOT_PAPERWORK,
     r"(?:konnten|konnen|wurden) sie (?:uns )?(?:bitte )?(?:\w+ )?(?:liefern|senden|schicken|zusenden)",
     r"(?:podrian|pueden|podrias|puedes) (?:enviarnos|enviar|mandarnos|mandar|suministrar|servirnos)" + _NOT_PAPERWORK,
+    # "os hacemos un nuevo pedido", "voici notre nouvelle commande", "here is our new order": a new order,
+    # whatever a thank-you around it says
+    r"nuevo pedido", r"pedido nuevo", r"(?:hacemos|pasamos|realizamos|cursamos|os paso|le paso|te paso|os envio|"
+    r"les envio) (?:el |un |nuestro |este |otro )?(?:nuevo )?pedido", r"nouvelle commande",
+    r"voici (?:notre|ma|une) (?:nouvelle )?commande", r"nous (?:vous )?passons (?:une |la |notre )?commande",
+    r"new order", r"here is (?:our|my|a) (?:new )?(?:order|po|purchase order)",
+    r"please find (?:our|my|the) (?:new )?(?:order|po|purchase order)", r"anbei (?:unsere|die) (?:neue )?bestellung",
+    r"hier (?:ist|kommt) (?:unsere|die) (?:neue )?bestellung",
     r"(?:we|i) (?:hereby )?confirm", r"confirmamos", r"(?:nous )?confirmons", r"je confirme",
     r"(?:wir )?bestatigen (?:hiermit|ihnen|die|den|das)", r"hiermit bestatigen",
     r"(?:we )?accept (?:your|the) (?:offer|quote|quotation)", r"aceptamos", r"nous acceptons", r"wir nehmen .{0,20}an",

@@ -578,7 +578,8 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
 
 
 _RESTATED = re.compile(
-    r"(?:=|\bsoit\b|\bi\.\s?e\.|\bthat is\b|\bthat's\b|\binsgesamt\b|\balso\b|\bes decir\b|\ben total\b|"
+    r"(?:=|\bsoit\b|\bi\.\s?e\.|\bthat is\b|\bthat's\b|\binsgesamt\b|\balso\b|\bes decir\b|\bo sea\b|\ben total\b|"
+    r"\bd\.\s?h\.|\bdas hei(?:ss|ß)t\b|"
     r"\bin total\b|\bgesamt\b|\bc'est-[àa]-dire\b)\s*:?\s*(\d[\d.,' ]*?)\s*"
     r"(?:pcs|pieces|units|st[üu]ck|stk|pi[èe]ces|unit[ée]s|unidades|uds|pz)\b", re.I)
 

@@ -80,6 +80,8 @@ def unread_numbers(prose: str, mentions: list[LineMention], index: CatalogIndex,
         if not words and not _item_like(line, index, lang):
             continue  # no item on this line
         read = [m for text, ms in by_line.items() if text and (text in line or line in text) for m in ms]
+        if any(m.doubt in ("range", "vague") for m in read):
+            continue  # "entre 200 y 250": its numbers are read, as a range, and that is a reason already
         if not read and (index.code_spans(line) or index.name_spans(line, lang)):
             out.append(f"a product named in '{line[:80]}' was not read as a line")
             continue
