@@ -216,3 +216,13 @@ def test_a_bare_count_in_brackets_after_packs_is_not_taken_as_their_size(catalog
 def test_an_order_sent_before_may_be_a_duplicate(catalog: Catalog, body: str) -> None:
     got, codes, _ = verdict_of(mail(body), catalog)
     assert got == "needs_review" and "possible_duplicate" in codes
+
+
+def test_a_line_put_off_is_not_ordered_and_a_line_without_something_still_counts(catalog: Catalog) -> None:
+    got, codes, understood = verdict_of(mail("We order 10 x DC-1005.\nPosition 3 (DC-1012 pump covers) is not "
+                                             "needed at the moment."), catalog)
+    assert [(ln.product.default_code, ln.mention.qty) for ln in understood.lines] == [("DC-1005", 10.0)]
+    assert got == "order", codes
+    # a line with a negation word that is not declined is never silently dropped
+    got, codes, _ = verdict_of(mail("We order 10 x DC-1005.\nAlso 5 x DC-1012 without the gasket."), catalog)
+    assert got == "needs_review"

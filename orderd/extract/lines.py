@@ -466,9 +466,19 @@ def is_request(sentence: str) -> bool:
     return bool(_REQUEST.search(sentence)) and not _ENQUIRY.search(sentence)
 
 
-_NEGATED = re.compile(
+# A line the customer declines or puts off: named, and not ordered ("Position 3 is not needed",
+# "Pos. 2 bestellen wir später", "we no longer need the covers")
+DECLINED = re.compile(
+    r"\b(?:not needed|not required|no longer need\w*|(?:do not|don'?t) need|plus besoin|pas besoin|"
+    r"nicht (?:mehr )?(?:benotigt|erforderlich|notig)|no (?:la |lo |las |los )?necesitamos|no hace falta|"
+    r"(?:order|bestellen|commander|commanderons|pediremos|pedir)\w* (?:\w+ ){0,3}(?:later|spater|plus tard|"
+    r"mas adelante|mas tarde)|(?:later|spater|plus tard|mas adelante) (?:\w+ ){0,2}"
+    r"(?:order|bestellen|commander|pedir)\w*)\b",
+    re.I,
+)
+NEGATED = re.compile(
     r"\b(don'?t|do not|no longer|not need|cancel|without|remove|instead of|keine?n?|nicht|streichen|"
-    r"storn|ne .{0,20}pas|plus besoin|annul|sans|no necesit|sin|anular|en lugar de|statt)\b",
+    r"storn|ne .{0,20}pas|plus besoin|annul|sans|no necesit|sin|anular|en lugar de|statt)\b|" + DECLINED.pattern,
     re.I,
 )
 _QTY_LABEL = re.compile(
@@ -552,7 +562,7 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
     blocked = [(a.start, a.end) for a in anchors] + [(s, e) for _, s, e in extras]
     for k, (item, (r0, r1)) in enumerate(zip(items, regions, strict=False)):
         region = line[r0:r1]
-        if _NEGATED.search(fold(region)):
+        if NEGATED.search(fold(region)):
             continue
         product_text = " ".join(line[a.start:a.end] for a in item)
         if k in described:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from orderd.extract.lines import _dates_spans, split_cells
+from orderd.extract.lines import DECLINED, _dates_spans, split_cells
 from orderd.extract.nlp import CatalogIndex
-from orderd.extract.numbers import NUMBER_RE, PACK_WORDS, UNITS, parse_number
+from orderd.extract.numbers import NUMBER_RE, PACK_WORDS, UNITS, fold, parse_number
 from orderd.records import LineMention
 
 _UNIT_AFTER = re.compile(rf"^\s*(?:{UNITS}|{'|'.join(map(re.escape, PACK_WORDS))})\.?(?!\w)", re.I)
@@ -80,6 +80,8 @@ def unread_numbers(prose: str, mentions: list[LineMention], index: CatalogIndex,
         if not words and not _item_like(line, index, lang):
             continue  # no item on this line
         read = [m for text, ms in by_line.items() if text and (text in line or line in text) for m in ms]
+        if not read and DECLINED.search(fold(line)):
+            continue  # "Position 3 (pump covers) is not needed": named, and declined
         if any(m.doubt in ("range", "vague") for m in read):
             continue  # "entre 200 y 250": its numbers are read, as a range, and that is a reason already
         if not read and (index.code_spans(line) or index.name_spans(line, lang)):
