@@ -227,3 +227,10 @@ def test_a_new_order_on_top_of_our_confirmation_is_an_order(catalog: Catalog) ->
     assert ex.intent == "order" and ex.client_order_ref == "PC-26-0355"
     assert got == [("DC-1011", 100), ("DC-1018", None)]
     assert ex.unread == []  # the range's numbers are read, as a range
+
+
+def test_a_year_is_not_a_quantity_unless_counted(catalog: Catalog) -> None:
+    _, got = read("Please send 300 DC-1011 by the end of January 2027.", catalog)
+    assert got == [("DC-1011", 300)]
+    _, got = read("Please send 2025 pcs DC-1011.", catalog)
+    assert got == [("DC-1011", 2025)]

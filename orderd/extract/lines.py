@@ -327,6 +327,8 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         if (_BAD_BEFORE if not unit_follows else _BAD_BEFORE_STRONG).search(before[-14:]) \
                 and not UNIT_BEFORE_RE.search(before):
             continue
+        if re.fullmatch(r"20\d\d", token) and not unit_follows and not UNIT_BEFORE_RE.search(before[-12:]):
+            continue  # "before the end of January 2027": a year, unless counted ("2025 pcs", "x 2025")
         digits = re.sub(r"\D", "", token)
         if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not _unit_after(after):
             continue  # phone fragments, postcodes, order numbers
