@@ -13,12 +13,12 @@ from aiohttp import web
 
 from orderd.config import Config, parse_hostport
 from orderd.extract import warm
+from orderd.intake.entry import Services, intake
+from orderd.intake.spool import Spool
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient
 from orderd.outbox import OutboxSender, probe_relay
-from orderd.pipeline import Services, intake
 from orderd.smtp import SmtpFront
-from orderd.spool import Spool
 from orderd.store import open_store
 from orderd.web.http import make_app
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from orderd.app import close_services, open_services
 from orderd.config import Config
-from orderd.intake_result import IntakeResult, IntakeStatus
-from orderd.pipeline import run_entry
+from orderd.intake.entry import run_entry
+from orderd.intake.result import IntakeResult, IntakeStatus
 from orderd.store import JournalEntry
 
 

@@ -17,15 +17,15 @@ import structlog
 
 from orderd import metrics
 from orderd.catalog import Catalog
-from orderd.classify import classify
 from orderd.config import Config, internal_domains, own_addresses
-from orderd.decide import GatePolicy, decide
 from orderd.extract import extract
 from orderd.extract.trust import trust_reasons
 from orderd.records import Classification, Extraction, Message, OrderLine, ThreadRef, Verdict
 from orderd.reply import order_name_from_message_id
-from orderd.resolve import reconcile_sources, resolve_lines
-from orderd.thread import thread
+from orderd.understand.classify import classify
+from orderd.understand.decide import GatePolicy, decide
+from orderd.understand.resolve import reconcile_sources, resolve_lines
+from orderd.understand.thread import thread
 
 log = structlog.get_logger("orderd.understand")
 

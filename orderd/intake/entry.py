@@ -2,7 +2,7 @@
 
 `understand` runs the pure stages (classify, thread, extract, resolve) and is shared by `orderd parse`.
 `intake` is what the SMTP handler calls during DATA: journal, idempotency, the I/O stages (customer,
-stock, decide, write, reply) and a typed result (orderd.intake_result) that the SMTP front turns into
+stock, decide, write, reply) and a typed result (orderd.intake.result) that the SMTP front turns into
 the reply code telling the sending server the truth. `run_entry` runs an entry already journaled (the
 spool workers, `orderd replay`).
 """
@@ -26,10 +26,9 @@ from typing import Protocol
 import structlog
 
 from orderd import metrics
-from orderd.classify import is_robot_address
 from orderd.config import Config, internal_domains, is_own_address
 from orderd.extract import is_internal
-from orderd.intake_result import IntakeResult, IntakeStatus
+from orderd.intake.result import IntakeResult, IntakeStatus
 from orderd.odoo import orders as odoo_orders
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient, OdooUnavailable
@@ -49,11 +48,12 @@ from orderd.reply import (
     orders_named_in,
     select_profile,
 )
-from orderd.resolve import reconcile_sources, resolve_lines
 from orderd.store import FINAL_STATES, JournalEntry, OutgoingMail, Store, StoreUnavailable, utcnow
 from orderd.understand import Reading, Understanding, judge, stage, understand
+from orderd.understand.classify import is_robot_address
+from orderd.understand.resolve import reconcile_sources, resolve_lines
 
-log = structlog.get_logger("orderd.pipeline")
+log = structlog.get_logger("orderd.intake")
 
 
 @dataclass

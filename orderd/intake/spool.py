@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orderd.pipeline import Services, run_entry
+from orderd.intake.entry import Services, run_entry
 from orderd.store import FINAL_STATES, StoreUnavailable
 
 log = structlog.get_logger("orderd.spool")
