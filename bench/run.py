@@ -63,7 +63,7 @@ asyncio.run(main())
 """
 SINK = """
 import asyncio, sys
-from orderd.sink import start_sink
+from orderd_dev.sink import start_sink
 async def main():
     await start_sink(None, "127.0.0.1", int(sys.argv[1]))
     await asyncio.Event().wait()

@@ -27,9 +27,9 @@ from conftest import order_email, smtp_send
 from orderd import config as config_mod
 from orderd.app import App
 from orderd.config import Config, ConfigError
-from orderd.sink import RunningSink
 from orderd.store import JournalEntry
 from orderd.web.console import STAGE_ORDER, latency_buckets, outcome_of, percentile, token_matches
+from orderd_dev.sink import RunningSink
 
 TOKEN = "console-test-token-0123456789"
 # Customer-controlled text that would run script if the page ever put it into HTML unescaped.

@@ -18,8 +18,8 @@ from orderd.config import RelayConfig
 from orderd.metrics import REGISTRY
 from orderd.outbox import OutboxSender, backoff_delay, deliver
 from orderd.records import Envelope, Message
-from orderd.sink import start_sink
 from orderd.store import OutgoingMail, Store, open_store
+from orderd_dev.sink import start_sink
 
 FROM = "orders@mycompany.test"
 
