@@ -1,8 +1,8 @@
 """Thread: is this message about an order that already exists?
 
 The order reference in the subject (`[S00042]`, as orderd's replies carry it) or an In-Reply-To /
-References header naming a Message-ID orderd sent. Commands in the first lines of the body
-(`Cancel: yes`, Tiny ERP style) are read here too; acting on them is the amendment path's job.
+References header naming a Message-ID orderd sent. A command in the first lines of the body
+(`Cancel: yes`, Tiny ERP style) is read here too; acting on it is the existing-order flow's job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Callable
 from orderd.records import Message, ThreadRef
 
 ORDER_REF = re.compile(r"\[(S\d{5,})\]")
-_COMMAND = re.compile(r"^\s*(cancel|set-state|set-date|set-qty)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+# Only the commands orderd acts on: one it would ignore must not read as accepted.
+_COMMAND = re.compile(r"^\s*(cancel)\s*:\s*(.+?)\s*$", re.IGNORECASE)
 _REFERENCE_IDS = re.compile(r"<[^<>\s]+>")
 
 
