@@ -116,31 +116,11 @@ def reply_address(original: Message) -> tuple[str, str]:
 
 def message_id(hostname: str, order_name: str | None = None) -> str:
     # The order name inside our Message-ID lets the thread stage map a customer's In-Reply-To back to
-    # the order without a lookup; the random part keeps it unique.
+    # the order without a lookup (orderd.understand.thread reads this format); the random part keeps it unique.
     tag = re.sub(r"[^A-Za-z0-9]", "", order_name or "")
     token = secrets.token_hex(8)
     local = f"orderd.{tag}.{token}" if tag else f"orderd.{token}"
     return f"<{local}@{one_line(hostname) or 'localhost'}>"
-
-
-_OWN_MSGID = re.compile(r"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
-
-
-def order_name_from_message_id(value: str) -> str | None:
-    """The order named in a Message-ID orderd generated (see message_id()); None for anything else.
-
-    Synchronous and storeless, so the thread stage can use it in a worker thread."""
-    match = _OWN_MSGID.fullmatch(value.strip())
-    return match.group(1) if match else None
-
-
-_OWN_MSGID_ANYWHERE = re.compile(rb"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
-
-
-def orders_named_in(raw: bytes) -> list[str]:
-    """Orders named by orderd Message-IDs anywhere in a message: a bounce carries our reply's headers
-    in its report part, not in its own In-Reply-To."""
-    return list(dict.fromkeys(m.group(1).decode() for m in _OWN_MSGID_ANYWHERE.finditer(raw)))
 
 
 def _threading(original: Message) -> tuple[str | None, str | None]:

@@ -20,11 +20,11 @@ from orderd.reply import (
     compose_reply,
     format_money,
     language_for,
-    order_name_from_message_id,
     reply_subject,
     sample_context,
     select_profile,
 )
+from orderd.understand.thread import order_name_from_message_id
 
 ORIGINAL = (
     b"From: Anna Example <anna@customer.test>\r\nTo: orders@mycompany.test\r\n"

@@ -11,8 +11,8 @@ from orderd.intake.answer import forward_to_person
 from orderd.intake.result import FlowResult
 from orderd.intake.services import Services
 from orderd.records import Decision, JournalState, Stage, Verdict
-from orderd.reply import orders_named_in
 from orderd.understand import Understanding, stage
+from orderd.understand.thread import orders_named_in
 
 
 async def machine_mail(understood: Understanding, services: Services, timings: dict[str, float]) -> FlowResult:

@@ -21,11 +21,10 @@ from orderd.config import Config, internal_domains, own_addresses
 from orderd.extract import extract
 from orderd.extract.trust import trust_reasons
 from orderd.records import Classification, Extraction, Message, OrderLine, Stage, ThreadRef, Verdict
-from orderd.reply import order_name_from_message_id
 from orderd.understand.classify import classify
 from orderd.understand.decide import GatePolicy, decide
 from orderd.understand.resolve import reconcile_sources, resolve_lines
-from orderd.understand.thread import thread
+from orderd.understand.thread import order_name_from_message_id, thread
 
 log = structlog.get_logger("orderd.understand")
 
