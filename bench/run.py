@@ -38,12 +38,17 @@ from typing import Any
 
 import aiosmtplib
 
+from orderd.records import Stage
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 CATALOG = ROOT / "fixtures" / "catalog.json"
 # Products with the deepest stock, so most bench orders take the clean (confirmed) path.
 PRODUCTS = ["DC-1009", "DC-1018", "DC-1002", "DC-1011", "DC-1007"]
-STAGES = ["classify", "thread", "extract", "resolve", "customer", "stock", "decide", "write", "reply", "total"]
+STAGES = [str(s) for s in Stage]
+# The stages that wait on Odoo on a clean order's path.
+ODOO_STAGES = [str(s) for s in (Stage.KEY_LOOKUP, Stage.CUSTOMER, Stage.STOCK, Stage.CREATE, Stage.CONFIRM,
+                                Stage.CHATTER, Stage.ACTIVITY)]
 BASELINE = """
 import asyncio, sys
 from aiosmtpd.smtp import SMTP
@@ -58,7 +63,7 @@ asyncio.run(main())
 """
 SINK = """
 import asyncio, sys
-from orderd.sink import start_sink
+from orderd_dev.sink import start_sink
 async def main():
     await start_sink(None, "127.0.0.1", int(sys.argv[1]))
     await asyncio.Event().wait()
@@ -298,7 +303,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["rpc_calls_by_method_per_message"] = calls_by_method
         single = inline[0]["stages_ms"]  # one sender: Odoo time without queueing behind other messages
         results["odoo_time_per_order_ms"] = {
-            q: round(sum(single.get(s, {}).get(q, 0.0) for s in ("customer", "stock", "write")), 3)
+            q: round(sum(single.get(s, {}).get(q, 0.0) for s in ODOO_STAGES), 3)
             for q in ("p50_ms", "p95_ms")}
 
         # 2. inline vs spool with a slow Odoo (50 ms per call)

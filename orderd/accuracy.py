@@ -26,8 +26,8 @@ from orderd.extract import FORWARD_SUBJECT, extract, warm
 from orderd.log import configure as configure_logging
 from orderd.records import Message
 from orderd.report import dry_run_verdict
-from orderd.resolve import resolve_lines
 from orderd.understand import Reading, arrival_day, understand
+from orderd.understand.resolve import resolve_lines
 from orderd.variants import variants_of
 
 ROOT = Path(__file__).resolve().parent.parent

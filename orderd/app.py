@@ -13,13 +13,15 @@ from aiohttp import web
 
 from orderd.config import Config, parse_hostport
 from orderd.extract import warm
+from orderd.intake.entry import intake
+from orderd.intake.services import Services
+from orderd.intake.spool import Spool
 from orderd.learning import LearningPoller
 from orderd.odoo.catalog import CatalogCache
 from orderd.odoo.client import OdooClient
+from orderd.odoo.orders import OdooOrderBook
 from orderd.outbox import OutboxSender, probe_relay
-from orderd.pipeline import Services, intake
 from orderd.smtp import SmtpFront
-from orderd.spool import Spool
 from orderd.store import open_store
 from orderd.web.http import make_app
 
@@ -50,14 +52,15 @@ async def open_services(config: Config, executor: ThreadPoolExecutor | None = No
         outbox = OutboxSender(store, config.relay)
         await outbox.start()
     catalog = CatalogCache(odoo, config.odoo.catalog_refresh)
-    return Services(config, store, odoo, catalog, outbox, executor)
+    return Services(config, store, OdooOrderBook(odoo), catalog, outbox, executor, odoo=odoo)
 
 
 async def close_services(services: Services) -> None:
     await services.catalog.close()
     if services.outbox is not None:
         await services.outbox.stop()
-    await services.odoo.close()
+    if services.odoo is not None:
+        await services.odoo.close()
     await services.store.close()
 
 
@@ -79,7 +82,9 @@ class App:
     async def start(self) -> None:
         cfg = self.config
         self.services = services = await open_services(cfg, self.executor)
-        self.store, self.odoo, self.outbox = services.store, services.odoo, services.outbox
+        odoo = services.odoo
+        assert odoo is not None  # open_services always connects one
+        self.store, self.odoo, self.outbox = services.store, odoo, services.outbox
         try:
             catalog = await services.catalog.get()  # a down Odoo only delays this to the first message
         except Exception as exc:
@@ -102,7 +107,7 @@ class App:
             if _in_use(exc):
                 raise PortInUse("smtp.listen", cfg.smtp.listen) from exc
             raise
-        checks = [("odoo", services.odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
+        checks = [("odoo", odoo.ping), ("relay", partial(probe_relay, cfg.relay)),
                   ("store", services.store.ping)]
         http_app = make_app(checks, store=services.store, console_token=cfg.http.console_token)
         self.http_runner = web.AppRunner(http_app, access_log=None)

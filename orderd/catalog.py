@@ -23,14 +23,10 @@ class Catalog:
 
     def __post_init__(self) -> None:
         self._by_code = {p.default_code.upper(): p for p in self.products}
-        self._by_barcode = {p.barcode: p for p in self.products if p.barcode}
         self._by_email = {c.email.lower(): c for c in self.customers if c.email}
 
     def by_code(self, code: str) -> Product | None:
         return self._by_code.get(code.upper())
-
-    def by_barcode(self, barcode: str) -> Product | None:
-        return self._by_barcode.get(barcode)
 
     def customer_by_email(self, email: str) -> Customer | None:
         return self._by_email.get(email.lower())

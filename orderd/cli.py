@@ -143,18 +143,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _without_simulator(command: str, exc: ModuleNotFoundError) -> int:
-    if exc.name != "odoosim":
+    if exc.name not in ("odoosim", "orderd_dev"):
         raise exc
-    # The simulator is a development tool beside orderd, not part of its wheel.
-    print(f"orderd {command}: needs the Odoo simulator (the odoosim package), which comes with a development"
-          " install of orderd's repository (`make venv`, or `pip install -e .` there), not with the orderd wheel",
-          file=sys.stderr)
+    # The simulator and the demo are development tools beside orderd, not part of its wheel.
+    what = "the Odoo simulator (the odoosim package)" if exc.name == "odoosim" else "the development tools (orderd_dev)"
+    print(f"orderd {command}: needs {what}, which comes with a development install of orderd's repository"
+          " (`make venv`, or `pip install -e .` there), not with the orderd wheel", file=sys.stderr)
     return 2
 
 
 def _demo(args: argparse.Namespace) -> int:
     try:
-        from orderd.demo import run_demo
+        from orderd_dev.demo import run_demo
     except ModuleNotFoundError as exc:
         return _without_simulator("demo", exc)
 

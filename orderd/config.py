@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orderd.reply import LANGUAGES, Profile
+from orderd.records import Language
 
 
 class ConfigError(ValueError):
@@ -135,6 +135,24 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """How replies go to a group of customers (after xTuple's EDI profiles): addresses, subject, templates.
+
+    Chosen by the most specific match: customer address, customer category, email domain, default."""
+
+    name: str = "default"
+    customers: tuple[str, ...] = ()  # email addresses
+    categories: tuple[str, ...] = ()  # partner category names, e.g. "Gold"
+    domains: tuple[str, ...] = ()  # company email domains
+    from_addr: str = ""  # empty: the relay's from
+    reply_to: str = ""
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str = ""  # a template, e.g. "[{{ order_name }}] Order confirmation"; empty: "[S…] Re: …"
+    template_set: str = ""  # subdirectory tried before the generic templates, e.g. "gold"
+
+
+@dataclass(frozen=True)
 class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
@@ -158,7 +176,7 @@ _CHOICES = {
     ("policy", "new_customers"): ("confirm", "review"),
     ("log", "format"): ("auto", "json", "console"),
     ("log", "level"): ("debug", "info", "warning", "error"),
-    ("policy", "default_language"): LANGUAGES,
+    ("policy", "default_language"): tuple(Language),
 }
 
 # `[[profiles]]` keys as the file spells them → Profile fields.

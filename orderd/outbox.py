@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 class SendResult:
     """What one attempt came to: delivered, try again later, or give up."""
 
-    outcome: str  # sent | retry | failed
+    status: str  # sent | retry | failed
     detail: str | None = None
 
 
@@ -77,8 +77,8 @@ async def deliver(relay: RelayConfig, mail_from: str, rcpt_tos: list[str], raw: 
         # A relay that greets with 554 refuses connections, not this message: keep it queued.
         return SendResult("retry", f"relay refused the connection: {_response_text(exc.code, exc.message)}")
     except aiosmtplib.SMTPResponseException as exc:
-        outcome = "failed" if exc.code >= 500 else "retry"
-        return SendResult(outcome, _response_text(exc.code, exc.message))
+        status = "failed" if exc.code >= 500 else "retry"
+        return SendResult(status, _response_text(exc.code, exc.message))
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         # Connection refused, reset, TLS trouble, timeouts: the relay may be back soon.
         return SendResult("retry", f"{type(exc).__name__}: {exc}")
@@ -223,11 +223,11 @@ class OutboxSender:
         bound = log.bind(outbox_id=item.id, key=item.key, kind=mail.kind, order=mail.order_name,
                          attempt=item.attempts + 1)
         result = await deliver(self.relay, mail.mail_from, mail.rcpt_tos, mail.raw)
-        if result.outcome == "sent":
+        if result.status == "sent":
             await self.store.outbox_sent(item.id, result.detail)
             OUTBOX_SENT.inc()
             bound.info("outbox.sent", rcpt=mail.rcpt_tos, note=result.detail)
-        elif result.outcome == "retry" and item.attempts + 1 < self.max_attempts:
+        elif result.status == "retry" and item.attempts + 1 < self.max_attempts:
             delay = backoff_delay(item.attempts + 1, self.base_delay, self.max_delay)
             await self.store.outbox_retry(item.id, result.detail or "retry",
                                           utcnow() + timedelta(seconds=delay))
@@ -235,7 +235,7 @@ class OutboxSender:
             bound.warning("outbox.retry", error=result.detail, retry_in=round(delay, 3))
         else:
             error = result.detail or "failed"
-            if result.outcome == "retry":
+            if result.status == "retry":
                 error = f"gave up after {item.attempts + 1} attempts: {error}"
             await self.store.outbox_failed(item.id, error)
             OUTBOX_FAILURES.labels("permanent").inc()

@@ -12,9 +12,72 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from enum import StrEnum
 from typing import Literal
 
-Decision = Literal["order", "needs_review", "not_order", "rejected"]
+
+class Language(StrEnum):
+    """The languages orderd reads and answers in (templates, CLDR number rules, spaCy pipelines)."""
+
+    EN = "en"
+    FR = "fr"
+    DE = "de"
+    ES = "es"
+
+
+class Decision(StrEnum):
+    """What the gate made of a message: the `decision` of `orderd parse`, the journal and /metrics."""
+
+    ORDER = "order"  # confirmed
+    NEEDS_REVIEW = "needs_review"  # a draft (or a forward) for a person, with reasons
+    NOT_ORDER = "not_order"
+    REJECTED = "rejected"  # policy
+
+
+class JournalState(StrEnum):
+    """Where a journaled message stands."""
+
+    RECEIVED = "received"  # journaled, no outcome yet (in DATA, queued for the spool, or orphaned)
+    DONE = "done"
+    FAILED = "failed"  # a temporary failure; the sender, the spool or `orderd replay` tries again
+    QUARANTINED = "quarantined"  # kept as raw bytes, never opened further (executables, MIME bombs)
+
+
+class ReplyKind(StrEnum):
+    """Which answer the customer gets: one template per kind and language."""
+
+    CONFIRMED = "confirmed"
+    SHORTAGE = "shortage"
+    UNKNOWN_PRODUCT = "unknown_product"
+    REVIEW = "review"
+    RECEIVED = "received"  # a message about an existing order, acknowledged
+    AMENDED = "amended"
+    CANCELLED = "cancelled"
+
+
+class Stage(StrEnum):
+    """The timed stages of one message, in the order it meets them: the journal's `timings` keys, the
+    `orderd_stage_seconds{stage=…}` label and the console's columns. Each I/O step has its own name, so
+    a figure never adds up different things."""
+
+    CLASSIFY = "classify"
+    THREAD = "thread"
+    EXTRACT = "extract"
+    RESOLVE = "resolve"
+    KEY_LOOKUP = "key_lookup"  # an order already carrying this message's key (a crashed attempt)
+    ORDER_LOOKUP = "order_lookup"  # the order the message refers to ([S00042], a reply to ours)
+    SENDER_COMPANY = "sender_company"  # whose company the sender writes for (may they speak about it)
+    CUSTOMER = "customer"  # the partner found or created
+    ALIASES = "aliases"  # the customer's learned wordings and pack sizes applied (learning)
+    STOCK = "stock"  # free quantity, one read for all lines
+    DECIDE = "decide"
+    CREATE = "create"  # the order with all its lines, read back as Odoo priced it
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+    REPLY = "reply"  # composing the answer and the reply policy (rate cap)
+    CHATTER = "chatter"  # the email (and our answer) posted on the order
+    ACTIVITY = "activity"  # the review to-do for a salesperson
+    TOTAL = "total"
 
 
 class Reason(str):

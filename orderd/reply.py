@@ -1,7 +1,7 @@
 """Compose the email orderd sends about a message: the customer's reply, or a forward to a human.
 
 Replies are rendered from Jinja2 templates in a sandbox (operators may edit them; a template must not
-reach into Python), one per outcome × language, as text with an HTML alternative. They are threaded
+reach into Python), one per reply kind × language, as text with an HTML alternative. They are threaded
 to the customer's message and marked `Auto-Submitted: auto-replied` (RFC 3834) so other robots do
 not answer them. Nothing taken from the customer's message may become a header of its own: every
 value placed in a header goes through `one_line()` first.
@@ -24,11 +24,9 @@ from typing import Any, ClassVar
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
-from orderd.records import Message, Shortage
+from orderd.config import Profile
+from orderd.records import Language, Message, ReplyKind, Shortage
 from orderd.store import OutgoingMail
-
-OUTCOMES = ("confirmed", "shortage", "unknown_product", "review", "received", "amended", "cancelled")
-LANGUAGES = ("en", "fr", "de", "es")
 
 _SMTP = policy.SMTP.clone(max_line_length=998)
 
@@ -47,8 +45,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 @dataclass
 class ReplyContext:
-    outcome: str  # one of OUTCOMES
-    language: str  # en | fr | de | es
+    kind: ReplyKind  # which template: the answer to a new order, or to a message about one
+    language: str  # a Language
     customer_name: str
     order_name: str | None
     lines: list[dict[str, Any]] = field(default_factory=list)  # default_code, name, qty, price_unit, subtotal
@@ -64,24 +62,6 @@ class ReplyContext:
     currency: str | None = "EUR"
     salesperson: str | None = None
     company_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How replies go to a group of customers (after xTuple's EDI profiles): addresses, subject, templates.
-
-    Chosen by the most specific match: customer address, customer category, email domain, default."""
-
-    name: str = "default"
-    customers: tuple[str, ...] = ()  # email addresses
-    categories: tuple[str, ...] = ()  # partner category names, e.g. "Gold"
-    domains: tuple[str, ...] = ()  # company email domains
-    from_addr: str = ""  # empty: the relay's from
-    reply_to: str = ""
-    cc: tuple[str, ...] = ()
-    bcc: tuple[str, ...] = ()
-    subject: str = ""  # a template, e.g. "[{{ order_name }}] Order confirmation"; empty: "[S…] Re: …"
-    template_set: str = ""  # subdirectory tried before the generic templates, e.g. "gold"
 
 
 def select_profile(profiles: list[Profile], *, email: str, categories: list[str] | None = None) -> Profile:
@@ -105,7 +85,7 @@ def language_for(partner_lang: str | None, detected: str | None, default: str) -
     """The partner's Odoo language, else the message's detected language, else the default."""
     for candidate in (partner_lang, detected, default):
         code = (candidate or "").strip().lower().replace("-", "_").split("_")[0]
-        if code in LANGUAGES:
+        if code in tuple(Language):
             return code
     return "en"
 
@@ -136,31 +116,11 @@ def reply_address(original: Message) -> tuple[str, str]:
 
 def message_id(hostname: str, order_name: str | None = None) -> str:
     # The order name inside our Message-ID lets the thread stage map a customer's In-Reply-To back to
-    # the order without a lookup; the random part keeps it unique.
+    # the order without a lookup (orderd.understand.thread reads this format); the random part keeps it unique.
     tag = re.sub(r"[^A-Za-z0-9]", "", order_name or "")
     token = secrets.token_hex(8)
     local = f"orderd.{tag}.{token}" if tag else f"orderd.{token}"
     return f"<{local}@{one_line(hostname) or 'localhost'}>"
-
-
-_OWN_MSGID = re.compile(r"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
-
-
-def order_name_from_message_id(value: str) -> str | None:
-    """The order named in a Message-ID orderd generated (see message_id()); None for anything else.
-
-    Synchronous and storeless, so the thread stage can use it in a worker thread."""
-    match = _OWN_MSGID.fullmatch(value.strip())
-    return match.group(1) if match else None
-
-
-_OWN_MSGID_ANYWHERE = re.compile(rb"<orderd\.(S\d{5,})\.[0-9a-f]+@[^<>\s]+>")
-
-
-def orders_named_in(raw: bytes) -> list[str]:
-    """Orders named by orderd Message-IDs anywhere in a message: a bounce carries our reply's headers
-    in its report part, not in its own In-Reply-To."""
-    return list(dict.fromkeys(m.group(1).decode() for m in _OWN_MSGID_ANYWHERE.finditer(raw)))
 
 
 def _threading(original: Message) -> tuple[str | None, str | None]:
@@ -184,14 +144,14 @@ def _address(name: str, addr: str) -> str:
 
 def compose_reply(original: Message, ctx: ReplyContext, *, from_addr: str, hostname: str, templates_dir: str = "",
                   profile: Profile | None = None) -> OutgoingMail:
-    if ctx.outcome not in OUTCOMES:
-        raise ValueError(f"unknown reply outcome {ctx.outcome!r} (known: {', '.join(OUTCOMES)})")
+    if ctx.kind not in tuple(ReplyKind):
+        raise ValueError(f"unknown reply kind {ctx.kind!r} (known: {', '.join(ReplyKind)})")
     profile = profile or Profile()
     language = language_for(ctx.language, None, "en")
     variables = template_variables(ctx, language, original_subject=original.subject)
     renderer = Renderer.for_directory(templates_dir)
-    text = renderer.render(ctx.outcome, language, "txt", variables, template_set=profile.template_set)
-    html = renderer.render(ctx.outcome, language, "html", variables, template_set=profile.template_set)
+    text = renderer.render(ctx.kind, language, "txt", variables, template_set=profile.template_set)
+    html = renderer.render(ctx.kind, language, "html", variables, template_set=profile.template_set)
     if profile.subject:
         subject = one_line(renderer.render_string(profile.subject, variables))
     else:
@@ -388,7 +348,8 @@ def template_variables(ctx: ReplyContext, language: str, *, original_subject: st
     unclear = [{"text": one_line(u.get("text")), "default_code": one_line(u.get("default_code")),
                 "name": one_line(u.get("name"))} for u in ctx.unclear]
     return {
-        "lang": language, "outcome": ctx.outcome, "customer_name": one_line(ctx.customer_name),
+        # `outcome`: the name operators' own templates know the reply kind by
+        "lang": language, "outcome": str(ctx.kind), "customer_name": one_line(ctx.customer_name),
         "order_name": ctx.order_name, "lines": lines, "shortages": shortages, "unresolved": unresolved,
         "unclear": unclear,
         "reasons": list(ctx.reasons), "commitment_date": ctx.commitment_date,
@@ -443,23 +404,23 @@ class Renderer:
             renderer = cls._cache[templates_dir] = cls(templates_dir)
         return renderer
 
-    def names(self, outcome: str, language: str, ext: str, template_set: str = "") -> list[str]:
-        names = [f"{template_set}/{language}/{outcome}.{ext}"] if template_set else []
-        return [*names, f"{language}/{outcome}.{ext}"]
+    def names(self, kind: str, language: str, ext: str, template_set: str = "") -> list[str]:
+        names = [f"{template_set}/{language}/{kind}.{ext}"] if template_set else []
+        return [*names, f"{language}/{kind}.{ext}"]
 
-    def render(self, outcome: str, language: str, ext: str, variables: dict[str, Any], *,
+    def render(self, kind: str, language: str, ext: str, variables: dict[str, Any], *,
                template_set: str = "") -> str:
-        template = self.env.select_template(self.names(outcome, language, ext, template_set))
+        template = self.env.select_template(self.names(kind, language, ext, template_set))
         return template.render(variables)
 
     def render_string(self, source: str, variables: dict[str, Any]) -> str:
         return self.env.from_string(source).render(variables)
 
 
-def sample_context(outcome: str, language: str) -> ReplyContext:
+def sample_context(kind: ReplyKind, language: str) -> ReplyContext:
     """Representative values for rendering every template (tests, `orderd check`)."""
     return ReplyContext(
-        outcome=outcome, language=language, customer_name="Anna Example", order_name="S00042",
+        kind=kind, language=language, customer_name="Anna Example", order_name="S00042",
         lines=[{"default_code": "DC-1001", "name": "[DC-1001] Aluminium housing", "qty": 20, "price_unit": 12.5,
                 "subtotal": 250.0},
                {"default_code": "DC-1004", "name": "Zinc flange 40 mm", "qty": 2.5, "price_unit": 1234.0,
@@ -474,7 +435,7 @@ def sample_context(outcome: str, language: str) -> ReplyContext:
 
 
 def check_templates(templates_dir: str = "", profiles: tuple[Profile, ...] | list[Profile] = ()) -> list[str]:
-    """Render every outcome × language × part with sample data; one "file:line: error" per failure.
+    """Render every reply kind × language × part with sample data; one "file:line: error" per failure.
 
     With profiles, each profile's template set and subject template are rendered too, so a mistake
     there is found by `orderd check` and at startup rather than by a customer's order."""
@@ -483,14 +444,14 @@ def check_templates(templates_dir: str = "", profiles: tuple[Profile, ...] | lis
     renderer = Renderer(templates_dir)  # uncached: check what is on disk now
     errors: list[str] = []
     template_sets = ["", *dict.fromkeys(p.template_set for p in profiles if p.template_set)]
-    for language in LANGUAGES:
-        for outcome in OUTCOMES:
-            variables = template_variables(sample_context(outcome, language), language, original_subject="Order")
+    for language in Language:
+        for kind in ReplyKind:
+            variables = template_variables(sample_context(kind, language), language, original_subject="Order")
             for ext in ("txt", "html"):
                 for template_set in template_sets:
-                    names = renderer.names(outcome, language, ext, template_set)
+                    names = renderer.names(kind, language, ext, template_set)
                     try:
-                        renderer.render(outcome, language, ext, variables, template_set=template_set)
+                        renderer.render(kind, language, ext, variables, template_set=template_set)
                     except TemplateSyntaxError as exc:
                         errors.append(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}")
                     except Exception as exc:  # undefined names, bad filters, sandbox refusals

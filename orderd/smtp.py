@@ -17,7 +17,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from orderd import metrics
 from orderd.config import SmtpConfig, parse_hostport
-from orderd.intake_result import IntakeResult, IntakeStatus
+from orderd.intake.result import IntakeResult, IntakeStatus
 from orderd.records import Envelope
 
 log = structlog.get_logger("orderd.smtp")

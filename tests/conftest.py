@@ -23,7 +23,7 @@ from orderd import config as config_mod
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.config import Config
-from orderd.sink import RunningSink, start_sink
+from orderd_dev.sink import RunningSink, start_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "fixtures" / "catalog.json"

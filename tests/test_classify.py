@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orderd.classify import classify
 from orderd.records import Envelope, Message
-from orderd.thread import thread
+from orderd.understand.classify import classify
+from orderd.understand.thread import thread
 
 
 def _message(headers: str, body: str = "Please send 2 x DC-1001.\n", mail_from: str = "buyer@example.com") -> Message:

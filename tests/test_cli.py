@@ -18,7 +18,7 @@ from conftest import ROOT, _free_port_pair
 
 from odoosim import RunningSim
 from orderd.cli import _parser
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 def _orderd(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = ROOT,

@@ -27,9 +27,9 @@ from conftest import order_email, smtp_send
 from orderd import config as config_mod
 from orderd.app import App
 from orderd.config import Config, ConfigError
-from orderd.sink import RunningSink
 from orderd.store import JournalEntry
 from orderd.web.console import STAGE_ORDER, latency_buckets, outcome_of, percentile, token_matches
+from orderd_dev.sink import RunningSink
 
 TOKEN = "console-test-token-0123456789"
 # Customer-controlled text that would run script if the page ever put it into HTML unescaped.
@@ -63,13 +63,13 @@ def test_latency_buckets_per_stage_aligned_and_windowed() -> None:
     entries = [
         _entry(datetime(2026, 11, 25, 12, 30, 5, tzinfo=UTC), {"extract": 0.002, "total": 0.100}),
         _entry(datetime(2026, 11, 25, 12, 30, 20, tzinfo=UTC), {"extract": 0.004, "total": 0.300}),
-        _entry(datetime(2026, 11, 25, 12, 10, 0, tzinfo=UTC), {"write": 0.050, "total": 0.200}),
+        _entry(datetime(2026, 11, 25, 12, 10, 0, tzinfo=UTC), {"create": 0.050, "total": 0.200}),
         _entry(datetime(2026, 11, 25, 11, 0, 0, tzinfo=UTC), {"total": 9.0}),  # before the window
         _entry(datetime(2026, 11, 25, 12, 20, 0, tzinfo=UTC), {}),  # failed before any stage: no timings
     ]
     body = latency_buckets(entries, now=now, minutes=60, bucket_seconds=60)
     assert body["messages"] == 3
-    assert body["stages"] == ["extract", "write", "total"], "pipeline order, not alphabetical"
+    assert body["stages"] == ["extract", "create", "total"], "pipeline order, not alphabetical"
     # Every minute of the window is a bucket, empty ones too, aligned on whole minutes.
     assert len(body["buckets"]) == 61
     assert body["buckets"][0]["start"] == "2026-11-25T11:30:00Z"
@@ -79,7 +79,7 @@ def test_latency_buckets_per_stage_aligned_and_windowed() -> None:
     assert last["stages"]["total"] == {"n": 2, "p50_ms": 100.0, "p95_ms": 300.0}
     assert last["stages"]["extract"]["p95_ms"] == 4.0
     by_start = {b["start"]: b for b in body["buckets"]}
-    assert by_start["2026-11-25T12:10:00Z"]["stages"]["write"]["p50_ms"] == 50.0
+    assert by_start["2026-11-25T12:10:00Z"]["stages"]["create"]["p50_ms"] == 50.0
     assert by_start["2026-11-25T12:11:00Z"] == {"start": "2026-11-25T12:11:00Z", "messages": 0, "stages": {}}
     assert body["overall"]["total"] == {"n": 3, "p50_ms": 200.0, "p95_ms": 300.0}
 
@@ -213,7 +213,7 @@ async def test_api_shows_what_went_through_smtp(console_app: App) -> None:
     assert status == 200
     assert body["messages"] >= len(sent)
     assert body["bucket_seconds"] == 60 and len(body["buckets"]) == 61
-    assert {"classify", "extract", "write", "total"} <= set(body["stages"])
+    assert {"classify", "extract", "create", "confirm", "chatter", "total"} <= set(body["stages"])
     busy = [b for b in body["buckets"] if b["messages"]]
     assert busy and sum(b["messages"] for b in busy) == body["messages"]
     total = body["overall"]["total"]

@@ -16,7 +16,7 @@ import pytest
 from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process, wait_for
 
 from odoosim import RunningSim
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 def _journal_states(store: Path) -> list[str]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from orderd.decide import decide
 from orderd.records import Classification, Extraction, LineMention, OrderLine, Product, ThreadRef
+from orderd.understand.decide import decide
 
 P1 = Product("DC-1001", "Aluminium gearbox housing")
 P2 = Product("DC-1002", "Zinc door handle")

@@ -12,7 +12,7 @@ from conftest import ORDER_ADDRESS, odoo_search_read, order_email, smtp_send, wa
 from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 ORDER_FIELDS = ["name", "state", "partner_id", "client_order_ref", "commitment_date", "order_line", "origin"]
 

@@ -14,7 +14,7 @@ import pytest
 from orderd.catalog import Catalog
 from orderd.extract import extract
 from orderd.records import Message
-from orderd.resolve import resolve_lines
+from orderd.understand.resolve import resolve_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_attachments", ROOT / "fixtures" / "emails" / "make_attachments.py")

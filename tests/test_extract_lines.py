@@ -10,7 +10,7 @@ import pytest
 from orderd.catalog import Catalog
 from orderd.extract import extract
 from orderd.records import Message
-from orderd.resolve import resolve_lines
+from orderd.understand.resolve import resolve_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 

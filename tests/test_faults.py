@@ -16,7 +16,7 @@ from conftest import odoo_search_read, order_email, smtp_send
 from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 async def _orders_for(sim: RunningSim, message_id: str) -> list[dict]:

@@ -11,7 +11,7 @@ from conftest import odoo_search_read, order_email, smtp_send
 
 from odoosim import RunningSim
 from orderd.app import App
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 async def _snapshot(url: str, names: list[str]) -> dict[str, tuple]:

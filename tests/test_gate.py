@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from orderd.decide import GatePolicy, decide
 from orderd.records import Classification, Extraction, LineMention, OrderLine, Product, Reason, ThreadRef
+from orderd.understand.decide import GatePolicy, decide
 
 P1 = Product("DC-1001", "Aluminium gearbox housing", list_price=145.0)
 OK = Classification("candidate")

@@ -23,7 +23,7 @@ from orderd import config as config_mod
 from orderd.app import App
 from orderd.catalog import Catalog
 from orderd.config import Config
-from orderd.sink import start_sink
+from orderd_dev.sink import start_sink
 
 
 async def _raw_session(port: int, commands: list[bytes]) -> list[bytes]:

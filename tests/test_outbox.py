@@ -18,8 +18,8 @@ from orderd.config import RelayConfig
 from orderd.metrics import REGISTRY
 from orderd.outbox import OutboxSender, backoff_delay, deliver
 from orderd.records import Envelope, Message
-from orderd.sink import start_sink
 from orderd.store import OutgoingMail, Store, open_store
+from orderd_dev.sink import start_sink
 
 FROM = "orders@mycompany.test"
 
@@ -230,9 +230,9 @@ async def test_relay_auth(store: Store) -> None:
         anonymous = await deliver(relay_for(sink.port), FROM, ["a@b.test"], b"Subject: hi\r\n\r\nhello\r\n")
     finally:
         await sink.close()
-    assert ok.outcome == "sent" and len(sink.messages) == 1
-    assert wrong.outcome == "retry" and "AUTH" in (wrong.detail or "")  # config problem: keep the mail
-    assert anonymous.outcome == "failed" and "530" in (anonymous.detail or "")
+    assert ok.status == "sent" and len(sink.messages) == 1
+    assert wrong.status == "retry" and "AUTH" in (wrong.detail or "")  # config problem: keep the mail
+    assert anonymous.status == "failed" and "530" in (anonymous.detail or "")
 
 
 async def test_partial_refusal_is_sent_with_note(store: Store) -> None:
@@ -242,7 +242,7 @@ async def test_partial_refusal_is_sent_with_note(store: Store) -> None:
                                b"Subject: hi\r\n\r\nhello\r\n")
     finally:
         await sink.close()
-    assert result.outcome == "sent" and "bcc@mycompany.test" in (result.detail or "")
+    assert result.status == "sent" and "bcc@mycompany.test" in (result.detail or "")
     assert sink.messages[0][0].rcpt_tos == ["buyer@customer.test"]
 
 
@@ -294,5 +294,5 @@ async def test_relay_tls_modes(mode: str, certificate: tuple[Path, Path], monkey
                                   b"Subject: over TLS\r\n\r\nhello\r\n")
     finally:
         await sink.close()
-    assert result.outcome == "sent" and len(sink.messages) == 1
-    assert untrusted.outcome == "retry" and "CERTIFICATE_VERIFY_FAILED" in (untrusted.detail or "")
+    assert result.status == "sent" and len(sink.messages) == 1
+    assert untrusted.status == "retry" and "CERTIFICATE_VERIFY_FAILED" in (untrusted.detail or "")

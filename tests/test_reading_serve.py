@@ -17,7 +17,7 @@ from conftest import CATALOG, odoo_search_read, order_email, smtp_send
 from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 POLICY = {"new_customers": "review", "internal_domains": ["mycompany.test", "partner-office.test"]}
 CONFIG_TOML = """

@@ -30,7 +30,7 @@ from odoosim import RunningSim
 from orderd import config as config_mod
 from orderd.app import App
 from orderd.config import Config, ConfigError
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 CUSTOMERS = {  # address → (display name, the language of its partner in fixtures/catalog.json)
     "jane.doe@orion-electronics.com": ("Jane Doe", "en"),

@@ -1,4 +1,4 @@
-"""Reply composition: every outcome × language, threading, subject, safety of headers, forwards."""
+"""Reply composition: every reply kind × language, threading, subject, safety of headers, forwards."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orderd.records import Envelope, Message, Shortage
+from orderd.records import Envelope, Language, Message, ReplyKind, Shortage
 from orderd.reply import (
-    LANGUAGES,
-    OUTCOMES,
     Profile,
     ReplyContext,
     check_templates,
@@ -22,11 +20,11 @@ from orderd.reply import (
     compose_reply,
     format_money,
     language_for,
-    order_name_from_message_id,
     reply_subject,
     sample_context,
     select_profile,
 )
+from orderd.understand.thread import order_name_from_message_id
 
 ORIGINAL = (
     b"From: Anna Example <anna@customer.test>\r\nTo: orders@mycompany.test\r\n"
@@ -57,10 +55,10 @@ def html_text(html: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("outcome", OUTCOMES)
-def test_every_outcome_and_language(outcome: str, language: str) -> None:
-    ctx = sample_context(outcome, language)
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", list(ReplyKind))
+def test_every_reply_kind_and_language(kind: ReplyKind, language: Language) -> None:
+    ctx = sample_context(kind, language)
     mail = compose_reply(original(), ctx, from_addr="orders@mycompany.test", hostname="mx.mycompany.test")
     assert mail.kind == "reply" and mail.order_name == "S00042"
     assert mail.rcpt_tos == ["anna@customer.test"] and mail.mail_from == "orders@mycompany.test"
@@ -80,27 +78,27 @@ def test_every_outcome_and_language(outcome: str, language: str) -> None:
         assert "S00042" in body
         assert "Anna Example" in body
         assert "{{" not in body and "{%" not in body
-    # Text and HTML agree on what matters for each outcome.
-    if outcome in ("confirmed", "shortage", "review", "unknown_product", "amended"):
+    # Text and HTML agree on what matters for each kind.
+    if kind in ("confirmed", "shortage", "review", "unknown_product", "amended"):
         for body in (text, flat):
             assert "DC-1001" in body and "Aluminium housing" in body and "[DC-1001]" not in body
             assert "20" in body
             assert format_money(4002.0, "EUR", language).replace("\u00a0", " ") in body.replace("\u00a0", " ")
-    if outcome == "shortage":
+    if kind == "shortage":
         for body in (text, flat):
             assert "DC-1004" in body
             assert ("2.5" if language == "en" else "2,5") in body
-    if outcome == "unknown_product":
+    if kind == "unknown_product":
         for body in (text, flat):
             assert "titanium flange" in body and "DC-1005 Zinc flange 60 mm" in body
-    if outcome in ("confirmed", "cancelled"):
+    if kind in ("confirmed", "cancelled"):
         for body in (text, flat):
             assert "PO-4410-A" in body
 
 
 def test_no_order_subject_and_threading_without_references() -> None:
     raw = (b"From: bob@customer.test\r\nSubject: RE: Re: AW: question\r\nMessage-ID: <q1@customer.test>\r\n\r\n?\r\n")
-    ctx = ReplyContext(outcome="received", language="en", customer_name="", order_name=None)
+    ctx = ReplyContext(kind=ReplyKind.RECEIVED, language="en", customer_name="", order_name=None)
     msg = parse(compose_reply(original(raw), ctx, from_addr="orders@mycompany.test", hostname="mx.test").raw)
     assert msg["Subject"] == "Re: question"
     assert msg["In-Reply-To"] == "<q1@customer.test>" and msg["References"] == "<q1@customer.test>"

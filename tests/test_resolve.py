@@ -6,7 +6,7 @@ import pytest
 
 from orderd.catalog import Catalog
 from orderd.records import LineMention
-from orderd.resolve import resolve_lines
+from orderd.understand.resolve import resolve_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import odoo_search_read, order_email, smtp_send, start_orderd_process
 
 from odoosim import RunningSim
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 async def test_sigterm_while_odoo_is_slow_never_answers_250_without_an_outcome(

@@ -14,7 +14,7 @@ from conftest import ROOT, odoo_search_read, order_email, smtp_send, wait_for
 from odoosim import RunningSim
 from orderd.app import App
 from orderd.config import Config
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 async def test_spool_accepts_while_odoo_is_down_and_finishes_when_it_is_back(

@@ -9,7 +9,7 @@ from conftest import odoo_search_read, order_email, smtp_send, wait_for
 
 from odoosim import RunningSim
 from orderd.app import App
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 
 def _reply_to(relay: RunningSink, message_id: str) -> list:

@@ -23,7 +23,7 @@ from conftest import odoo_search_read, order_email, smtp_send, start_orderd_proc
 from psycopg import sql
 
 from odoosim import RunningSim
-from orderd.sink import RunningSink
+from orderd_dev.sink import RunningSink
 
 if TYPE_CHECKING:
     from store_backends import PgDatabase

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from orderd.app import close_services, open_services
 from orderd.config import Config
-from orderd.intake_result import IntakeResult, IntakeStatus
-from orderd.pipeline import run_entry
+from orderd.intake.entry import run_entry
+from orderd.intake.result import IntakeResult, IntakeStatus
+from orderd.records import JournalState
 from orderd.store import JournalEntry
 
 
@@ -34,7 +35,7 @@ async def replay(config: Config, keys: list[str], *, failed: bool = False) -> in
     store = services.store
     status = 0
     try:
-        wanted: list[JournalEntry] = await store.entries(state="failed", limit=10_000) if failed else []
+        wanted: list[JournalEntry] = await store.entries(state=JournalState.FAILED, limit=10_000) if failed else []
         if keys:
             known = await store.entries(limit=1_000_000, with_raw=False)
             for key in keys:

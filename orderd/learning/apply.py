@@ -8,9 +8,9 @@ import structlog
 from orderd.catalog import Catalog
 from orderd.learning.lessons import customer_terms, read_lines, wording_of, worth_remembering
 from orderd.odoo.orders import PlacedOrder
-from orderd.resolve import reconcile_sources, resolve_lines
 from orderd.store import Alias, DraftReading, Store, StoreUnavailable
 from orderd.understand import Understanding
+from orderd.understand.resolve import reconcile_sources, resolve_lines
 
 log = structlog.get_logger("orderd.learning")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from orderd.extract.nlp import normalize_name
 from orderd.records import OrderLine
-from orderd.resolve import PackSizes
 from orderd.store import Alias, DraftReading, ReadLine
+from orderd.understand.resolve import PackSizes
 
 
 @dataclass(frozen=True)

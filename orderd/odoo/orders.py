@@ -1,9 +1,9 @@
 """What orderd does in Odoo for one message, each operation a few RPC calls at most.
 
 A known customer's clean order costs 9 calls: find_order_by_key (1) + find_or_create_partner (1, or 2
-for a contact of a company) + free_qty (1) + create_order(confirm=True) (4: create, action_confirm,
-read order, read lines) + post_email (2: attachments, message_post). Lookups that never change while the
-server runs (ir.model ids, active languages, partner tag names) are cached on the client.
+for a contact of a company) + free_qty (1) + create_order (3: create, read order, read lines) +
+confirm_order (1: action_confirm) + post_email (2: attachments, message_post). Lookups that never
+change while the server runs (ir.model ids, active languages, partner tag names) are cached on the client.
 """
 
 from __future__ import annotations
@@ -214,12 +214,8 @@ async def create_order(
     client_order_ref: str | None,
     commitment_date: date | None,
     note: str | None = None,
-    confirm: bool = False,
 ) -> PlacedOrder:
-    """One `create` carrying every line, then the order as Odoo priced it.
-
-    With confirm=True the order is confirmed before it is read, which saves the caller a second
-    read_order (2 calls) after confirm_order."""
+    """One `create` carrying every line, then the order as Odoo priced it (a draft quotation)."""
     values: dict[str, Any] = {
         "partner_id": partner_id,
         "origin": origin_for(key, message_id),
@@ -232,8 +228,6 @@ async def create_order(
     if note:
         values["note"] = note
     order_id = await client.call("sale.order", "create", values)
-    if confirm:
-        await confirm_order(client, order_id)
     return await read_order(client, order_id)
 
 
@@ -426,3 +420,46 @@ def _lock_for(client: OdooClient, name: str) -> asyncio.Lock:
         for key in [k for k, lock in locks.items() if not lock.locked()]:
             del locks[key]
     return locks.setdefault(name, asyncio.Lock())
+
+
+class OdooOrderBook:
+    """The order book the intake's flows use (orderd.intake.services.OrderBook), over one Odoo client."""
+
+    def __init__(self, client: OdooClient) -> None:
+        self.client = client
+
+    async def find_order_by_key(self, key: str) -> PlacedOrder | None:
+        return await find_order_by_key(self.client, key)
+
+    async def find_order_by_name(self, name: str) -> PlacedOrder | None:
+        return await find_order_by_name(self.client, name)
+
+    async def find_or_create_partner(self, email: str, name: str, lang: str | None) -> Partner:
+        return await find_or_create_partner(self.client, email, name, lang)
+
+    async def commercial_partner_of(self, email: str) -> int | None:
+        return await commercial_partner_of(self.client, email)
+
+    async def free_qty(self, product_ids: list[int], warehouse_id: int = 0) -> dict[int, float]:
+        return await free_qty(self.client, product_ids, warehouse_id)
+
+    async def create_order(self, *, partner_id: int, lines: list[tuple[int, float]], key: str,
+                           message_id: str | None, client_order_ref: str | None, commitment_date: date | None,
+                           note: str | None = None) -> PlacedOrder:
+        return await create_order(self.client, partner_id=partner_id, lines=lines, key=key, message_id=message_id,
+                                  client_order_ref=client_order_ref, commitment_date=commitment_date, note=note)
+
+    async def confirm_order(self, order_id: int) -> None:
+        await confirm_order(self.client, order_id)
+
+    async def cancel_order(self, order_id: int) -> None:
+        await cancel_order(self.client, order_id)
+
+    async def post_email(self, order_id: int, *, body_text: str, subject: str, raw_eml: bytes,
+                         attachments: list[tuple[str, bytes, str]], reply_text: str | None = None,
+                         reply_eml: bytes | None = None) -> int:
+        return await post_email(self.client, order_id, body_text=body_text, subject=subject, raw_eml=raw_eml,
+                                attachments=attachments, reply_text=reply_text, reply_eml=reply_eml)
+
+    async def schedule_review(self, order_id: int, summary: str, note: str) -> int:
+        return await schedule_review(self.client, order_id, summary, note)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from orderd.records import Message
+from orderd.records import JournalState, Message
 from orderd.store.rows import Alias, DraftReading, JournalEntry, OutboxItem, OutgoingMail
 
 
@@ -49,7 +49,7 @@ class Store(ABC):
         reasons: list[str],
         timings: dict[str, float],
         outgoing: list[OutgoingMail],
-        state: str = "done",
+        state: JournalState = JournalState.DONE,
     ) -> None:
         """One transaction: the entry's final state and outcome, and the mail to send about it."""
 

@@ -45,7 +45,7 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 import orderd.store.rows as rows
-from orderd.records import Message
+from orderd.records import JournalState, Message
 from orderd.store.base import Store
 from orderd.store.rows import (
     ALIASES_TABLE,
@@ -418,7 +418,7 @@ class PostgresStore(Store):
         reasons: list[str],
         timings: dict[str, float],
         outgoing: list[OutgoingMail],
-        state: str = "done",
+        state: JournalState = JournalState.DONE,
     ) -> None:
         check_final_state(state)
         now = utcnow()
@@ -456,7 +456,8 @@ class PostgresStore(Store):
             # A message already done stays done: a late failure of a duplicate must not undo it. The
             # claim is released only if it is ours: after a lapsed lease another instance may hold it.
             await conn.execute(
-                "UPDATE journal SET state = 'failed', error = %s, attempts = attempts + 1, updated_at = %s,"
+                f"UPDATE journal SET state = '{JournalState.FAILED}', error = %s, attempts = attempts + 1,"
+                " updated_at = %s,"
                 " claimed_until = CASE WHEN claimed_by = %s THEN NULL ELSE claimed_until END,"
                 " claimed_by = CASE WHEN claimed_by = %s THEN NULL ELSE claimed_by END"
                 f" WHERE key = %s AND state NOT IN {FINAL_STATES_SQL}",

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-JOURNAL_STATES = ("received", "done", "failed", "quarantined")
+from orderd.records import JournalState
+
+JOURNAL_STATES = tuple(JournalState)
 # Journal states with a recorded outcome: nothing more happens to such a message.
-FINAL_STATES = ("done", "quarantined")
+FINAL_STATES = (JournalState.DONE, JournalState.QUARANTINED)
 OUTBOX_STATES = ("pending", "sent", "failed")
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import orderd.store.rows as rows
-from orderd.records import Message
+from orderd.records import JournalState, Message
 from orderd.store.base import Store
 from orderd.store.rows import (
     ALIASES_TABLE,
@@ -266,7 +266,7 @@ class SQLiteStore(Store):
         reasons: list[str],
         timings: dict[str, float],
         outgoing: list[OutgoingMail],
-        state: str = "done",
+        state: JournalState = JournalState.DONE,
     ) -> None:
         check_final_state(state)
         now = _ts(utcnow())
@@ -294,7 +294,8 @@ class SQLiteStore(Store):
         def _fail(db: sqlite3.Connection) -> None:
             # A message already done stays done: a late failure of a duplicate must not undo it.
             db.execute(
-                "UPDATE journal SET state = 'failed', error = ?, attempts = attempts + 1, updated_at = ?"
+                f"UPDATE journal SET state = '{JournalState.FAILED}', error = ?, attempts = attempts + 1,"
+                " updated_at = ?"
                 f" WHERE key = ? AND state NOT IN {FINAL_STATES_SQL}",
                 (error, now, key),
             )

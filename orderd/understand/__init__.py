@@ -17,22 +17,23 @@ import structlog
 
 from orderd import metrics
 from orderd.catalog import Catalog
-from orderd.classify import classify
 from orderd.config import Config, internal_domains, own_addresses
-from orderd.decide import GatePolicy, decide
 from orderd.extract import extract
 from orderd.extract.trust import trust_reasons
-from orderd.records import Classification, Extraction, Message, OrderLine, ThreadRef, Verdict
-from orderd.reply import order_name_from_message_id
-from orderd.resolve import reconcile_sources, resolve_lines
-from orderd.thread import thread
+from orderd.records import Classification, Extraction, Message, OrderLine, Stage, ThreadRef, Verdict
+from orderd.understand.classify import classify
+from orderd.understand.decide import GatePolicy, decide
+from orderd.understand.resolve import reconcile_sources, resolve_lines
+from orderd.understand.thread import order_name_from_message_id, thread
 
 log = structlog.get_logger("orderd.understand")
 
 
 @contextlib.contextmanager
-def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
-    """Time one stage into the message's timings, the stage histogram and one log event."""
+def stage(name: Stage, timings: dict[str, float]) -> Iterator[None]:
+    """Time one stage into the message's timings, the stage histogram and one log event.
+
+    Each stage is meant to be opened once per message; should a path open one twice, its times add up."""
     started = time.perf_counter()
     try:
         yield
@@ -101,18 +102,18 @@ def understand(
     orderd's own Message-IDs name their order, so a reply to one threads without asking the store."""
     reading = reading or Reading()
     timings: dict[str, float] = {}
-    with stage("classify", timings):
+    with stage(Stage.CLASSIFY, timings):
         classification = classify(message, trusted_authserv_ids=reading.trusted_authserv_ids, own_addresses=reading.own)
-    with stage("thread", timings):
+    with stage(Stage.THREAD, timings):
         thread_ref = thread(message, order_for_message_id)
-    with stage("extract", timings):
+    with stage(Stage.EXTRACT, timings):
         # Quarantined mail (executables, MIME bombs) is kept as raw bytes, never opened further.
         quarantined = classification.kind == "quarantine"
         extraction = Extraction(language="", body_text="") if quarantined else \
             extract(message, catalog, reading.internal_domains)
         if not quarantined:
             extraction.trust = trust_reasons(message, extraction, catalog, reading.internal_domains)
-    with stage("resolve", timings):
+    with stage(Stage.RESOLVE, timings):
         lines, disagreements = reconcile_sources(resolve_lines(extraction.lines, catalog, customer_codes))
         extraction.doubts = [*extraction.doubts, *disagreements]
     return Understanding(message, classification, thread_ref, extraction, lines, timings)

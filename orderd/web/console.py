@@ -31,12 +31,12 @@ from typing import Any
 from aiohttp import web
 
 from orderd.learning.view import alias_view
+from orderd.records import JournalState, Stage
 from orderd.store import JOURNAL_STATES, OUTBOX_STATES, JournalEntry, OutboxItem, Store, utcnow
 
 # The pipeline's stages in the order a message meets them; a stage not listed (added later) is shown
 # after these, alphabetically, rather than dropped.
-STAGE_ORDER = ("classify", "thread", "extract", "resolve", "customer", "stock", "decide", "write", "reply",
-               "total")
+STAGE_ORDER = tuple(Stage)
 
 MAX_LIMIT = 500  # rows per list call: the page is for a person, not an export
 # Journal entries read for one latency answer. At a sustained 50 msg/s an hour is 180,000 entries; past
@@ -73,9 +73,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def outcome_of(entry: JournalEntry) -> str:
     """One word a person reads: the decision once the message is done, else where it is stuck."""
-    if entry.state == "done" and entry.decision:
+    if entry.state == JournalState.DONE and entry.decision:
         return entry.decision
-    if entry.state == "received":
+    if entry.state == JournalState.RECEIVED:
         return "processing"
     return entry.state  # failed | quarantined
 
@@ -334,7 +334,7 @@ def add_routes(app: web.Application, store: Store, token: str, *,
             return web.json_response(cached[1])
         # Finished messages only: they carry every stage's timing and the total. An index range read
         # (state, received_at), newest first, without the raw bytes.
-        entries = await store.entries(state="done", since=now - timedelta(minutes=minutes),
+        entries = await store.entries(state=JournalState.DONE, since=now - timedelta(minutes=minutes),
                                       limit=LATENCY_SCAN, with_raw=False)
         body = latency_buckets(entries, now=now, minutes=minutes, bucket_seconds=bucket)
         body["sampled"] = len(entries) >= LATENCY_SCAN

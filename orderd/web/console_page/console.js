@@ -8,8 +8,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const TOKEN = document.querySelector('meta[name="orderd-token"]').content;
 // Fixed colours per stage so a stage keeps its colour between refreshes.
 const COLOURS = {
-  classify: "#8c564b", thread: "#e377c2", extract: "#17becf", resolve: "#bcbd22", customer: "#1f77b4",
-  stock: "#ff7f0e", decide: "#9467bd", write: "#2ca02c", reply: "#d62728", total: "#222222",
+  classify: "#8c564b", thread: "#e377c2", extract: "#17becf", resolve: "#bcbd22", key_lookup: "#c5b0d5",
+  order_lookup: "#c49c94", sender_company: "#f7b6d2", customer: "#1f77b4", stock: "#ff7f0e", decide: "#9467bd",
+  create: "#2ca02c", confirm: "#98df8a", cancel: "#ff9896", reply: "#d62728", chatter: "#dbdb8d",
+  activity: "#9edae5", total: "#222222",
 };
 const EXTRA_COLOURS = ["#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a"];
 // Outcome and state words → a badge style; anything unknown gets the neutral one.

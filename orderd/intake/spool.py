@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 
 import structlog
 
-from orderd.pipeline import Services, run_entry
+from orderd.intake.entry import run_entry
+from orderd.intake.services import Services
+from orderd.records import JournalState
 from orderd.store import FINAL_STATES, StoreUnavailable
 
 log = structlog.get_logger("orderd.spool")
@@ -71,9 +73,9 @@ class Spool:
     async def _scan(self) -> None:
         store = self.services.store
         now = datetime.now(UTC)
-        candidates = await store.entries(state="received", limit=1000, with_raw=False)
+        candidates = await store.entries(state=JournalState.RECEIVED, limit=1000, with_raw=False)
         if self.spool_mode:
-            failed = await store.entries(state="failed", limit=1000, with_raw=False)
+            failed = await store.entries(state=JournalState.FAILED, limit=1000, with_raw=False)
             max_attempts = self.services.config.pipeline.max_attempts
             candidates += [e for e in failed if e.attempts < max_attempts]
         for entry in sorted(candidates, key=lambda e: e.received_at):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from orderd.records import Classification, Extraction, OrderLine, Reason, Shortage, ThreadRef, Verdict
+from orderd.records import Classification, Decision, Extraction, OrderLine, Reason, Shortage, ThreadRef, Verdict
 
 _NOT_ORDER_KIND = {
     "auto_reply": "automatic reply",
@@ -130,26 +130,27 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
     policy = policy or GatePolicy(confidence_bar, on_shortage, unauthenticated)
     if classification.kind != "candidate":
         reason = classification.reason or _NOT_ORDER_KIND.get(classification.kind, classification.kind)
-        return Verdict("not_order", [Reason(f"not_order_{classification.kind}", reason)])
+        return Verdict(Decision.NOT_ORDER, [Reason(f"not_order_{classification.kind}", reason)])
     if classification.authenticated is False and policy.unauthenticated == "reject":
-        return Verdict("rejected", [Reason("sender_unauthenticated", "sender not authenticated")])
+        return Verdict(Decision.REJECTED, [Reason("sender_unauthenticated", "sender not authenticated")])
     if thread is not None and thread.order_ref:
-        return Verdict("needs_review", [Reason("existing_order", f"about existing order {thread.order_ref}")])
+        return Verdict(Decision.NEEDS_REVIEW, [Reason("existing_order", f"about existing order {thread.order_ref}")])
     if extraction.intent in ("change", "cancel"):
         code, text = _INTENT_REASONS[extraction.intent]
-        return Verdict("needs_review", [Reason(code, f"{text} ('{extraction.intent_evidence}')")])
+        return Verdict(Decision.NEEDS_REVIEW, [Reason(code, f"{text} ('{extraction.intent_evidence}')")])
     if not lines:
         if extraction.intent in ("question", "notification") or extraction.is_question:
             kind = extraction.intent if extraction.intent in ("question", "notification") else "question"
-            return Verdict("not_order", [Reason(f"not_order_{kind}", _NOT_ORDER_INTENTS[kind])])
+            return Verdict(Decision.NOT_ORDER, [Reason(f"not_order_{kind}", _NOT_ORDER_INTENTS[kind])])
         if extraction.client_order_ref or extraction.commitment_date or extraction.intent == "rfq":
             # An order number or a delivery date without a product we know: an order we could not read,
             # which a salesperson must see as one (a draft), not a stray mail.
-            return Verdict("needs_review", [Reason("no_product", "looks like an order (purchase order number, "
+            return Verdict(Decision.NEEDS_REVIEW, [Reason("no_product", "looks like an order (purchase order number, "
                                                    "delivery date or request) but no product could be recognised")])
-        return Verdict("not_order", [Reason("not_order_other", "no order lines found")])
+        return Verdict(Decision.NOT_ORDER, [Reason("not_order_other", "no order lines found")])
     if extraction.intent in ("question", "notification") and not extraction.ordering:
-        return Verdict("not_order", [Reason(f"not_order_{extraction.intent}", _NOT_ORDER_INTENTS[extraction.intent])])
+        return Verdict(Decision.NOT_ORDER,
+                       [Reason(f"not_order_{extraction.intent}", _NOT_ORDER_INTENTS[extraction.intent])])
 
     reasons: list[Reason] = []
     if extraction.intent == "rfq":
@@ -173,5 +174,5 @@ def decide(classification: Classification, extraction: Extraction, lines: list[O
     if not customer_known and policy.new_customers == "review":
         reasons.append(Reason("new_customer", "a new customer: policy asks for a person to check it"))
     if reasons:
-        return Verdict("needs_review", reasons, shortages)
-    return Verdict("order", [], shortages)
+        return Verdict(Decision.NEEDS_REVIEW, reasons, shortages)
+    return Verdict(Decision.ORDER, [], shortages)

@@ -1,12 +1,29 @@
-"""What taking in one message came to, as a value: the intake decides it, only the SMTP front words it.
+"""What became of one message, as values.
 
-Spool workers and `orderd replay` read the same value (`recorded`) instead of parsing reply text.
+`FlowResult` is what a flow decided and did, recorded in the journal. `IntakeResult` is what taking the
+message in came to: the intake decides it, only the SMTP front words it; spool workers and
+`orderd replay` read the same value (`recorded`) instead of parsing reply text.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from orderd.records import Decision, JournalState
+from orderd.store import OutgoingMail
+
+
+@dataclass
+class FlowResult:
+    """What a flow decided and did for one message: the journal's final record of it."""
+
+    decision: Decision
+    reasons: list[str]
+    order_id: int | None = None
+    order_name: str | None = None
+    outgoing: list[OutgoingMail] = field(default_factory=list)  # replies and forwards, sent from the outbox
+    state: JournalState = JournalState.DONE
 
 
 class IntakeStatus(StrEnum):
@@ -22,7 +39,7 @@ class IntakeStatus(StrEnum):
 class IntakeResult:
     status: IntakeStatus
     key: str
-    decision: str | None = None
+    decision: Decision | str | None = None  # str: as an older orderd journaled it
     order_name: str | None = None
     unavailable: str | None = None  # UNAVAILABLE: what was ("Odoo", "message store", "order processing")
 

@@ -25,7 +25,7 @@ from orderd import log as log_mod
 from orderd.app import App, PortInUse
 from orderd.catalog import Catalog
 from orderd.records import Message
-from orderd.sink import RunningSink, start_sink
+from orderd_dev.sink import RunningSink, start_sink
 
 ORDER_ADDRESS = "orders@mycompany.test"
 T = TypeVar("T")
