@@ -66,7 +66,7 @@ def corpora() -> dict[str, Path]:
 
 
 @dataclass
-class Outcome:
+class Judgement:
     name: str
     truth: dict[str, Any]
     got: dict[str, Any]
@@ -110,7 +110,7 @@ def _num(value: Any) -> float | None:
 
 
 def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None, raw: bytes | None = None,
-               name: str | None = None) -> Outcome:
+               name: str | None = None) -> Judgement:
     """One email judged as `orderd parse` and `serve` judge it, on the day it was written. raw: a variant
     of the file's message, judged against the file's truth."""
     raw = path.read_bytes() if raw is None else raw
@@ -128,10 +128,10 @@ def judge_file(path: Path, catalog: Catalog, reading: Reading | None = None, raw
         "language": extraction.language,
         "intent": extraction.intent,
     }
-    return Outcome(name or path.stem, truth, got, verdict.reasons)
+    return Judgement(name or path.stem, truth, got, verdict.reasons)
 
 
-def _reading_of(o: Outcome) -> tuple:
+def _reading_of(o: Judgement) -> tuple:
     return (o.got["decision"], o.got["customer"], tuple(sorted(o.got["lines"], key=repr)),
             o.got["commitment_date"], o.got["client_order_ref"])
 
@@ -173,7 +173,7 @@ def variant_agreement(paths: list[Path], catalog_path: Path = CATALOG) -> dict[s
 
 @dataclass
 class Report:
-    outcomes: list[Outcome]
+    outcomes: list[Judgement]
     seconds: float
     fields: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -191,7 +191,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
             "tp": tp, "fp": fp, "fn": fn}
 
 
-def field_scores(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+def field_scores(outcomes: list[Judgement]) -> dict[str, dict[str, float]]:
     """Precision and recall per field. Lines count item by item (product and quantity together);
     a scalar field is a true positive when given and right, a false positive when given and wrong."""
     scores: dict[str, dict[str, float]] = {}
@@ -277,9 +277,9 @@ def _floor_for(corpus: Path) -> float:
     return 0.0
 
 
-def per_class(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+def per_class(outcomes: list[Judgement]) -> dict[str, dict[str, Any]]:
     """Exact match per checklist class a blind writer tagged ("classes" in the truth), and per language."""
-    groups: dict[str, list[Outcome]] = {}
+    groups: dict[str, list[Judgement]] = {}
     for o in outcomes:
         for cls in o.truth.get("classes") or []:
             groups.setdefault(str(cls), []).append(o)
