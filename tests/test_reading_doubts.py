@@ -226,3 +226,13 @@ def test_a_line_put_off_is_not_ordered_and_a_line_without_something_still_counts
     # a line with a negation word that is not declined is never silently dropped
     got, codes, _ = verdict_of(mail("We order 10 x DC-1005.\nAlso 5 x DC-1012 without the gasket."), catalog)
     assert got == "needs_review"
+
+
+def test_an_item_we_cannot_name_beside_one_we_can_is_never_dropped(catalog: Catalog) -> None:
+    """"confirmamos el pedido: 60 rotores de turbina y 10 tapas de transmisión": the first item is not a
+    product we know by that name; it must reach the draft, not vanish while the second is confirmed."""
+    got, codes, understood = verdict_of(mail("Buenos días, confirmamos el pedido: 60 rotores de turbina y 10 tapas "
+                                             "de transmisión de aluminio.", sender="compras@iberiavalves.es"), catalog)
+    assert got == "needs_review", codes
+    assert (None, 60.0) in [(ln.product.default_code if ln.product else None, ln.mention.qty)
+                            for ln in understood.lines]

@@ -650,8 +650,8 @@ def _generic_spans(line: str, lang: str, source: str, index: CatalogIndex | None
         before, after = line[: phrase.qty_start], line[phrase.qty_end:]
         if qty is None or _BAD_BEFORE.search(before[-14:]) or (_BAD_AFTER.match(after) and not UNIT_RE.match(after)):
             continue
-        if re.match(r"0\d", line[phrase.qty_start:phrase.qty_end]):
-            continue  # "0123": a phone or code fragment; nobody orders with a leading zero
+        if re.match(r"0\d|\d{5,}$", line[phrase.qty_start:phrase.qty_end]):
+            continue  # "0123", "4500071350": a phone, code or order number; nobody orders so
         best, prod = _best_prefix(line, phrase.words, index)
         if best >= NO_MATCH_BELOW + 10 and _plausible_product(prod):
             known += 1
@@ -668,7 +668,10 @@ def _generic_spans(line: str, lang: str, source: str, index: CatalogIndex | None
     return out
 
 
-_LIST_GAP = re.compile(r"^[\s,;/+&]*(?:(?:and|und|et|y|e|plus|sowie|as well as|ainsi que|also)\b[\s,;]*)?$", re.I)
+# between two items of an enumeration: a comma or a conjunction, and the next item's own quantity
+# ("60 impulsores de bomba y 10 tapas …")
+_LIST_GAP = re.compile(r"^[\s,;/+&]*(?:(?:and|und|et|y|e|plus|sowie|as well as|ainsi que|also)\b[\s,;]*)?"
+                       r"(?:\d[\d.,]*\s*(?:x|×)?\s*)?$", re.I)
 
 
 def _listed(line: str, start: int, end: int, items: list[tuple[int, int]]) -> bool:

@@ -132,14 +132,20 @@ def _explained(line: str, start: int, end: int, token: str, value: float, quanti
         return True  # "120 x 80 mm": a size
     if (token.startswith("0") and len(token) >= 3) or re.match(r"^\s\d{3,}", after) or re.search(r"\d{3,}\s$", before):
         return True  # "0117 496 0123": a phone number in groups
-    if _REF_BEFORE.search(before[-24:]):
-        return True
+    if _REF_BEFORE.search(before[-24:]) and not (_ITEMS_FOLLOW.search(before[-24:]) and len(token) <= 3
+                                                 and re.match(r"^\s+[^\W\d]{3,}", after)):
+        return True  # "order no. 4410", "Tor 4", but not "confirmamos el pedido: 60 impulsores …"
+
     if re.fullmatch(r"(?:19|20)\d\d", token) or (
             len(re.sub(r"\D", "", token)) >= 5 and not re.search(r"[.,' ]", token)):
         return True  # a year; a long digit run is a reference, phone or postcode
     if not before.strip(" -*•>") and re.match(r"^\s*[.)]\s", after):
         return True  # "1. …", "2) …": an enumeration
     return bool(re.match(r"^\s*[-/]\s*\d", after) or re.search(r"\d\s*[-/]\s*$", before))  # "44-100", "3/4"
+
+
+# "our order: 60 …", "Bestellung: 12 …": an order word and a colon introduce its items, not its number
+_ITEMS_FOLLOW = re.compile(r"\b(?:order|bestellung|auftrag|pedido|commande)\s*:\s*$", re.I)
 
 
 def _pack_context(before: str, after: str) -> bool:
