@@ -63,6 +63,12 @@ def _as_html(text: str) -> str:
     return "<html><body>" + "\n".join(out) + "</body></html>"
 
 
+def _outlook_table(text: str) -> str:
+    """Outlook's plain text of a table: one row per line, its cells apart by tabs."""
+    return "\n".join("\t".join(cell.strip() for cell in line.strip().strip("|").split("|")) if "|" in line else line
+                     for line in text.split("\n"))
+
+
 def _reorder(text: str) -> str:
     """Consecutive item lines (those naming a code) in reverse order."""
     lines = text.split("\n")
@@ -93,7 +99,7 @@ VARIANTS: dict[str, Callable[[EmailMessage, str], EmailMessage]] = {
     "signature": lambda m, t: _rebuild(m, t + SIGNATURE),
     "quoted_old_order": lambda m, t: _rebuild(m, t + OLD_ORDER),
     "html_only": lambda m, t: _rebuild(m, _as_html(t), subtype="html"),
-    "outlook_table": lambda m, t: _rebuild(m, re.sub(r"\s*\|\s*", "\t", t)),
+    "outlook_table": lambda m, t: _rebuild(m, _outlook_table(t)),
     "cp1252_qp": lambda m, t: _rebuild(m, t, charset="cp1252", cte="quoted-printable")
     if _encodable(t, "cp1252") else _rebuild(m, t, cte="quoted-printable"),
     "base64": lambda m, t: _rebuild(m, t, cte="base64"),

@@ -234,3 +234,18 @@ def test_a_year_is_not_a_quantity_unless_counted(catalog: Catalog) -> None:
     assert got == [("DC-1011", 300)]
     _, got = read("Please send 2025 pcs DC-1011.", catalog)
     assert got == [("DC-1011", 2025)]
+
+
+def test_a_tab_table_keeps_its_empty_cells_in_their_columns(catalog: Catalog) -> None:
+    """Outlook's plain text of a table: tabs part the cells, an empty one included."""
+    body = ("Please ship against PO AHT-77120:\n\nOur P/N\tYour P/N\tDescription\tQty\n"
+            "AHT-GR-220\tDC-1009\tTool grip, zinc\t200\nAHT-EC-19\t\tEnd caps (alu), same as last time\t30\n")
+    _, got = read(body, catalog)
+    assert got[0] == ("DC-1009", 200) and len(got) == 2 and got[1][1] == 30
+
+
+def test_a_table_row_missing_a_cell_reaches_the_draft(catalog: Catalog) -> None:
+    body = ("Our P/N | Your P/N | Description | Qty\nAHT-GR-220 | DC-1009 | Tool grip, zinc | 200\n"
+            "AHT-EC-19 | End caps (alu), same as last time | 30\n")
+    _, got = read(body, catalog)
+    assert got[0] == ("DC-1009", 200) and len(got) == 2  # the second row is not dropped

@@ -145,6 +145,11 @@ def row_mention(cells: list[str], header: Header, lang: str, source: str, text: 
     if not re.search(r"[A-Za-z0-9]", product_text):
         return None
     if header.qty >= len(cells):
+        words = " ".join(c.strip() for c in cells if re.search(r"[^\W\d_]{3,}", c))
+        if len(cells) >= header.ncells - 1 and re.search(r"\d", " ".join(cells)) and words:
+            # a row with a cell missing: the columns cannot be trusted, and the row must not vanish
+            return LineMention(text=text.strip(), product_text=words, qty=None, uom=None, confidence=0.5,
+                               source=source)
         return None  # a footer line (bank details, VAT number) split into cells, not an item
     qty_cell = cells[header.qty].strip()
     qty, unit, conf = _qty_from_cell(qty_cell, lang)
@@ -804,11 +809,21 @@ def sentences(line: str) -> list[str]:
     return out
 
 
+def _tabs_as_cells(line: str) -> str:
+    """"AHT-EC-19\t\tEnd caps\t30" as "AHT-EC-19 |  | End caps | 30": each tab parts two cells, an empty
+    one included (the columns stay where the header says); the indentation stays."""
+    body = line.lstrip()
+    if "\t" not in body.rstrip():
+        return line
+    return line[:len(line) - len(body)] + " | ".join(cell.strip() for cell in body.rstrip().split("\t"))
+
+
 def text_mentions(text: str, index: CatalogIndex, lang: str, source: str = "body",
                   order_intent: bool = True, keep_questions: bool = False) -> tuple[list[LineMention], bool]:
     """All order lines in a cleaned text: tables first, then line by line; pairs "Product: X" with a
     following or preceding "Quantity: N" when the product's own line has no quantity."""
-    lines = count_packs(text).split("\n")
+    # Outlook's plain text of a table parts cells with tabs: read them as the cells they are
+    lines = [_tabs_as_cells(ln) for ln in count_packs(text).split("\n")]
     rows = [None if not ln.strip() else (split_cells(ln) or []) for ln in lines]
     table, used = table_rows(rows, lang, source)
     mentions: list[LineMention] = list(table)

@@ -16,7 +16,8 @@ _CUE = (
 REF_RE = re.compile(
     rf"(?<![\w-])(?P<cue>{_CUE})(?:\s+(?:nuev[oa]|new|neue[nr]?))?\s*[:#.,]?\s*(?:n[°ºo]\.?\s*|#\s*|(?:(?:for|of|on|de|pour|f[üu]r|para)\s+[^\W\d]"
     r"[^\W\d]*(?:\s+[^\W\d]+){0,2}\s+)?(?:is|est|ist|es|lautet)\s+)?"
-    r"(?P<ref>(?=[A-Z0-9\-_/.]*\d)[A-Z0-9][A-Z0-9\-_/.]{1,30}[A-Z0-9])",  # a reference has a digit
+    # a reference has a digit, and is not an amount ("TOTAL PEDIDO 5.713,62")
+    r"(?P<ref>(?=[A-Z0-9\-_/.]*\d)[A-Z0-9][A-Z0-9\-_/.]{1,30}[A-Z0-9])(?![.,]?\d)",
     re.I,
 )
 # Our own order names (S00042) are references to earlier orders, never the customer's PO.
