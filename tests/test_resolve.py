@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from orderd.catalog import Catalog
-from orderd.records import LineMention
-from orderd.understand.resolve import resolve_lines
+from orderd.records import LineMention, Product
+from orderd.understand.resolve import resolve_lines, resolve_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +80,27 @@ def test_learned_pack_size_converts_packs_only_for_that_product(catalog: Catalog
     assert packs("DC-1004", {("DC-1005", "carton"): 20.0}).doubt == "pack_unknown"
     # Odoo's own packaging (DC-1007: carton of 12) wins over a learned size of the same name
     assert packs("DC-1007", {("DC-1007", "carton"): 20.0}).qty == 36
+
+
+def test_the_part_words_come_from_the_catalogs_own_names() -> None:
+    """Another trade, another vocabulary: nothing about die-casting is built in."""
+    from orderd.extract.nlp import MATERIALS
+    from orderd.extract.numbers import fold
+    from orderd.extract.vocabulary import derive_vocabulary
+
+    def product(code: str, name: str, **names: str) -> Product:
+        return Product(default_code=code, name=name, names=tuple(sorted(names.items())))
+
+    chairs = [product("F-1", "Oak dining chair", fr="Chaise de salle à manger en chêne", de="Esszimmerstuhl aus Eiche"),
+              product("F-2", "Oak office chair", fr="Chaise de bureau en chêne", de="Bürostuhl aus Eiche"),
+              product("F-3", "Steel office desk", fr="Bureau de travail en acier", de="Schreibtisch aus Stahl")]
+    vocabulary = derive_vocabulary(chairs, fold, MATERIALS | {"oak"})
+    assert vocabulary["chaise"] == "chair" and vocabulary["chene"] == "oak" and vocabulary["eiche"] == "oak"
+    assert vocabulary["stuhl"] == "chair"  # the tail two German compounds share
+
+
+def test_an_exact_name_in_any_language_confirms_and_a_synonym_asks(catalog: Catalog) -> None:
+    exact = resolve_text("Ventilsitze aus Messing", catalog)  # the German name, in the plural
+    assert exact.product is not None and exact.product.default_code == "DC-1011" and exact.confidence >= 0.95
+    synonym = resolve_text("carters de pompe en aluminium", catalog)  # the catalog says "corps de pompe"
+    assert synonym.product is not None and synonym.product.default_code == "DC-1016" and synonym.confidence < 0.85

@@ -20,6 +20,7 @@ from spacy.util import filter_spans
 
 from orderd.catalog import Catalog
 from orderd.extract.numbers import DE_COMPOUND_NUMBER, NUMBER_PARTS, fold
+from orderd.extract.vocabulary import derive_vocabulary
 from orderd.records import Product
 
 LANGS = ("en", "fr", "de", "es")
@@ -29,45 +30,11 @@ FUZZY_CEILING = 0.98  # a name is never as certain as a code
 # Leading words that name the material: customers often leave them out ("gearbox housings").
 MATERIALS = {"aluminium", "aluminum", "zinc", "brass", "magnesium", "steel", "stainless", "copper",
              "bronze", "iron", "titanium", "plastic", "alu", "zamak"}
-# Per-language names for common part words, so "carter de pompe" or "Pumpengehäuse" can be read.
-# Kept small and general (die-casting vocabulary), folded (no accents).
-GLOSSARY: dict[str, str] = {
-    # French
-    "carter": "housing", "boitier": "housing", "logement": "housing", "couvercle": "cover",
-    "poignee": "handle", "pompe": "pump", "soupape": "valve", "vanne": "valve", "corps": "body",
-    "siege": "seat", "dissipateur": "heat sink", "radiateur": "heat sink", "support": "bracket",
-    "equerre": "bracket", "roue": "impeller", "turbine": "impeller", "boite de vitesses": "gearbox",
-    "moteur": "motor", "laiton": "brass", "porte": "door", "antenne": "antenna", "camera": "camera", "camara": "camera",
-    # German
-    "gehause": "housing", "deckel": "cover", "abdeckung": "cover", "griff": "handle", "pumpe": "pump",
-    "ventil": "valve", "ventilsitz": "valve seat", "ventilgehause": "valve body", "kuhlkorper": "heat sink",
-    "halter": "bracket", "halterung": "bracket", "laufrad": "impeller", "getriebe": "gearbox",
-    "getriebegehause": "gearbox housing", "turgriff": "door handle", "messing": "brass",
-    "pumpengehause": "pump housing", "pumpendeckel": "pump cover", "antennenhalterung": "antenna mount",
-    "kamerahalterung": "camera bracket", "vergaser": "carburettor", "vergasergehause": "carburettor housing",
-    "getriebedeckel": "transmission cover", "motordeckel": "motor end cap", "zink": "zinc",
-    # Spanish
-    "carcasa": "housing", "tapa": "cover", "cubierta": "cover", "manija": "handle", "tirador": "handle",
-    "maneta": "handle", "bomba": "pump", "valvula": "valve", "cuerpo": "body", "asiento": "seat",
-    "disipador": "heat sink", "soporte": "bracket", "impulsor": "impeller", "caja de cambios": "gearbox",
-    "laton": "brass", "puerta": "door", "antena": "antenna", "montaje": "mount", "nucleo": "core",
-    "volante": "steering wheel", "transmision": "transmission", "motor": "motor", "empunadura": "grip",
-    "aluminio": "aluminium", "zinc": "zinc", "magnesio": "magnesium",
-    # more of the same vocabulary, and German parts that compounds are made of ("Werkzeug|griff")
-    "carburateur": "carburettor", "dissipateur thermique": "heat sink", "thermique": "heat",
-    "support d antenne": "antenna mount", "volant": "steering wheel", "noyau": "core", "outil": "tool",
-    "chassis": "chassis", "ordinateur portable": "laptop", "portable": "laptop", "embout": "end cap",
-    "werkzeug": "tool", "werkzeuggriff": "tool grip", "lenkrad": "steering wheel", "kern": "core",
-    "endkappe": "end cap", "kappe": "cap", "korper": "body", "sitz": "seat", "tur": "door",
-    "kamera": "camera", "kuhl": "heat", "alu": "aluminium",
-    "disipador de calor": "heat sink", "calor": "heat", "rodete": "impeller",
-    "carburador": "carburettor", "herramienta": "tool", "soporte de antena": "antenna mount",
-    "portatil": "laptop", "caja": "box",
-}
-# Several-word glossary entries, each word allowed its plural ("disipadores de calor")
-_PHRASES = [(re.compile(r"\b" + r"\s+".join(re.escape(w) + r"(?:s|es|x)?" for w in src.split()) + r"\b"), dst)
-            for src, dst in sorted(GLOSSARY.items(), key=lambda kv: -len(kv[0])) if " " in src]
-# What German compounds may be split into: the glossary's single words and the catalog's own words.
+# Foreign part words → the English the catalog's names use ("pompe" → "pump", "Deckel" → "cover"), learned
+# from the catalog's own names in each language when its index is built (orderd.extract.vocabulary): no
+# word list fitted to one catalog. Shared by every index built in the process.
+VOCABULARY: dict[str, str] = {}
+# What German compounds may be split into: the vocabulary's single words and the catalog's own words.
 _LINKING = ("", "s", "n", "en", "e")
 _STOP = {"de", "du", "des", "la", "le", "les", "en", "aus", "von", "der", "die", "das", "para", "del",
          "el", "of", "the", "a", "d", "pour", "fur"}
@@ -86,36 +53,49 @@ def singular(word: str) -> str:
 
 @lru_cache(maxsize=16384)  # names and mentions repeat from mail to mail; pure given the catalog words
 def normalize_name(text: str) -> str:
-    """Folded, hyphen-free, singular words, foreign part words translated: the form names are
-    compared in, both for the catalog and for what customers write."""
+    """Folded, hyphen-free, singular words, foreign part words translated: the form names are ranked
+    in, both for the catalog and for what customers write."""
+    return _name_form(text, translate=True)
+
+
+@lru_cache(maxsize=16384)
+def plain_name(text: str) -> str:
+    """The same form without translating a word: what "the exact name in some language" is compared in
+    ("carter de pompe" and "corps de pompe" are both pump housings, but only one is our name)."""
+    return _name_form(text, translate=False)
+
+
+def is_material(word: str) -> bool:
+    """A material in any language the catalog's names are in ("laiton", "Messing", "aluminio")."""
+    return word in MATERIALS or VOCABULARY.get(word) in MATERIALS
+
+
+def _name_form(text: str, *, translate: bool) -> str:
     text = fold(text)
     text = re.sub(r"[-_/]", " ", text)
     text = re.sub(r"[^\w ]", " ", text)
     text = re.sub(r"\bdie ?cast(ing)?\b|\bdiecast\b", "diecast", text)
-    for pattern, dst in _PHRASES:
-        text = pattern.sub(dst, text)
     words = []
     for w in text.split():
-        w = _translate(w)
-        for part in w.split():
+        for part in (_translate(w) if translate else w).split():
             words.append(singular(part))
     words = ["aluminium" if w in ("aluminum", "alu") else w for w in words if w not in _STOP]
     return " ".join(words)
 
 
 def _known(word: str) -> str | None:
-    """The glossary's reading of a word with a regular plural in any of the four languages
+    """The vocabulary's reading of a word with a regular plural in any of the four languages
     ("Ventile", "impulsores", "Pumpendeckel"), or None."""
     for stem in (word, singular(word), word[:-2] if word.endswith(("es", "en", "er")) else "",
                  word[:-1] if word.endswith(("e", "n")) else ""):
-        if len(stem) >= 3 and stem in GLOSSARY:
-            return GLOSSARY[stem]
+        if len(stem) >= 3 and stem in VOCABULARY:
+            return VOCABULARY[stem]
     return None
 
 
 def _translate(word: str) -> str:
-    """A written word in the English the catalog uses: the glossary, else a German compound split
-    into glossary parts ("werkzeuggriffe" → "tool grip", "motorendkappen" → "motor end cap"), else
+    """A written word in the English the catalog uses: the vocabulary, else a German compound split
+    into vocabulary parts ("werkzeuggriffe" → "tool grip", "motorendkappen" → "motor end cap"), else
     the word itself."""
     found = _known(word)
     if found is not None:
@@ -139,15 +119,15 @@ def _split_compound(word: str, depth: int) -> str | None:
             if link and not head.endswith(link):
                 continue
             stem = head[: len(head) - len(link)] if link else head
-            if len(stem) >= 3 and stem in GLOSSARY:
-                return f"{GLOSSARY[stem]} {tail_text}"
+            if len(stem) >= 3 and stem in VOCABULARY:
+                return f"{VOCABULARY[stem]} {tail_text}"
             if len(stem) >= 3 and stem in _CATALOG_WORDS:
                 return f"{stem} {tail_text}"
     return None
 
 
 # English words of product names, filled by the index: "Laptop-Gehäuse", "Motor|endkappe"
-_CATALOG_WORDS: set[str] = {"motor", "laptop", "camera", "antenna", "valve", "pump", "door", "tool"}
+_CATALOG_WORDS: set[str] = set()
 
 
 # "… en aluminium", "… aus Zink", "… de latón": the material as the other languages put it, last.
@@ -196,6 +176,7 @@ class CatalogIndex:
     prefix_re: re.Pattern[str] | None  # codes of our shape that are not in the catalog ("DC-1099")
     barcodes: dict[str, str]
     names: dict[str, str]  # normalized name -> default_code
+    plain_names: dict[str, str] = field(default_factory=dict)  # each name as written (plain_name) -> default_code
     nlps: dict[str, spacy.language.Language] = field(default_factory=dict)
     matchers: dict[str, PhraseMatcher] = field(default_factory=dict)
     qty_matchers: dict[str, Matcher] = field(default_factory=dict)
@@ -353,9 +334,11 @@ def _build(catalog: Catalog) -> CatalogIndex:
             prefixes[f"{m.group(1)}|{len(m.group(2))}"] = 1
     alternatives.sort(key=len, reverse=True)
     words = {w for p in catalog.products for w in re.findall(r"[a-z]{3,}", fold(p.name)) if w not in MATERIALS}
-    if not words <= _CATALOG_WORDS:
+    vocabulary = derive_vocabulary(catalog.products, fold, MATERIALS)
+    if not words <= _CATALOG_WORDS or not vocabulary.items() <= VOCABULARY.items():
         _CATALOG_WORDS.update(words)
-        normalize_name.cache_clear()  # compounds may now split differently
+        VOCABULARY.update(vocabulary)
+        normalize_name.cache_clear()  # names and compounds now read differently
     code_re = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.I) \
         if alternatives else re.compile(r"(?!x)x")
     shapes = []
@@ -373,6 +356,8 @@ def _build(catalog: Catalog) -> CatalogIndex:
         barcodes={p.barcode: p.default_code for p in catalog.products if p.barcode},
         names={normalize_name(name): p.default_code for p in catalog.products
                for name in (p.name, *(translated for _, translated in p.names))},
+        plain_names={plain_name(name): p.default_code for p in catalog.products
+                     for name in (p.name, *(translated for _, translated in p.names))},
     )
 
 

@@ -14,13 +14,14 @@ from orderd.catalog import Catalog
 from orderd.extract.nlp import (
     AMBIGUOUS_GAP,
     FUZZY_CEILING,
-    MATERIALS,
     NO_MATCH_BELOW,
     CatalogIndex,
     code_key,
     index_for,
+    is_material,
     name_score,
     normalize_name,
+    plain_name,
     rank_names,
 )
 from orderd.records import LineMention, OrderLine, Product, Reason
@@ -179,6 +180,9 @@ def _check_description(product: Product | None, rest: str, catalog: Catalog) -> 
 def match_name(text: str, catalog: Catalog) -> Match:
     """The product a name designates, with a confidence from its score and its lead over the next;
     several close candidates come back as candidates without a product."""
+    owner = _named_exactly(text, catalog)
+    if owner is not None:  # one of the product's names, as written in some language: certain
+        return Match(catalog.by_code(owner), FUZZY_CEILING)
     scored = rank_names(text, index_for(catalog))
     if not scored:
         return Match(None, 0.0)
@@ -190,10 +194,8 @@ def match_name(text: str, catalog: Catalog) -> Match:
     if len(close) > 1:
         return Match(None, round(best / 100, 3), tuple(close[:4]))
     gap = best - (scored[1][0] if len(scored) > 1 else 0.0)
-    confidence = min(FUZZY_CEILING, best / 100 - max(0.0, 20.0 - gap) / 100)
-    if not _names_exactly(text, code, catalog):
-        # a near name (a typo, an abbreviation, a word more or less) is the salesperson's to confirm
-        confidence = min(confidence, NEAR_NAME_CONFIDENCE)
+    # a near name (a typo, an abbreviation, a word more or less, a synonym) is the salesperson's to confirm
+    confidence = min(FUZZY_CEILING, best / 100 - max(0.0, 20.0 - gap) / 100, NEAR_NAME_CONFIDENCE)
     return Match(product, round(confidence, 3))
 
 
@@ -201,15 +203,25 @@ def match_name(text: str, catalog: Catalog) -> Match:
 NEAR_NAME_CONFIDENCE = 0.8
 
 
-def _names_exactly(text: str, code: str, catalog: Catalog) -> bool:
-    """The words written are one of the product's names in some language (or that name without its
-    material, when no other product shares the rest), up to case, accents and plural."""
-    written = normalize_name(text)
+def _named_exactly(text: str, catalog: Catalog) -> str | None:
+    """The product whose name (in some language) the words written are, up to case, accents and plural,
+    or that name without its material when no other product's name shares the rest; None otherwise."""
+    written = plain_name(text).split()
+    if not written:
+        return None
     index = index_for(catalog)
-    if index.names.get(written) == code:
-        return True
-    bare = {normalize_name(" ".join(w for w in name.split() if w not in MATERIALS)): c
-            for name, c in index.names.items()}
-    clashes = [c for name, c in index.names.items()
-               if normalize_name(" ".join(w for w in name.split() if w not in MATERIALS)) == written]
-    return bare.get(written) == code and len(set(clashes)) == 1
+    owners = {c for name, c in index.plain_names.items() if _same_words(written, name.split())}
+    if not owners:
+        owners = {c for name, c in index.plain_names.items()
+                  if _same_words(written, [w for w in name.split() if not is_material(w)])}
+    return owners.pop() if len(owners) == 1 else None
+
+
+# the plural endings of the four languages ("Griffe", "impulsores", "Ventilsitze", "carters")
+_PLURAL_ENDINGS = ("s", "es", "x", "e", "en", "n", "er")
+
+
+def _same_words(written: list[str], name: list[str]) -> bool:
+    return len(written) == len(name) and all(
+        w == n or any(w == n + end or n == w + end for end in _PLURAL_ENDINGS)
+        for w, n in zip(written, name, strict=True))
