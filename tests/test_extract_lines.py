@@ -249,3 +249,16 @@ def test_a_table_row_missing_a_cell_reaches_the_draft(catalog: Catalog) -> None:
             "AHT-EC-19 | End caps (alu), same as last time | 30\n")
     _, got = read(body, catalog)
     assert got[0] == ("DC-1009", 200) and len(got) == 2  # the second row is not dropped
+
+
+def test_an_erp_table_without_its_columns_is_still_read_row_by_row(catalog: Catalog) -> None:
+    """What an HTML rendering leaves of a fixed-width ERP table: single spaces, and the header just
+    above the first row; an item number ("00010") starts a row, a code is followed by its count."""
+    body = ("Pos. Unsere Mat.-Nr. Ihre Art.-Nr. Bezeichnung Menge ME Preis/ME Wert EUR\n"
+            "00010 100045871 DC-1004 Pumpenlaufrad aus Messing 100,000 ST 32,00 3.200,00\n"
+            "00020 100045902 DC-1016 Pumpengehäuse aus Aluminium 50,000 ST 44,00 2.200,00\n")
+    ex, got = read(body, catalog, sender="einkauf@hartmann-pumpen.de")
+    assert got == [("DC-1004", 100), ("DC-1016", 50)]
+    assert all(m.unit_price is None or m.unit_price > 30 for m in ex.lines)  # no "EUR 00010" price
+    _, got = read("Code Qty Description\n7612345000015 4 bracket kit\n", catalog)
+    assert got == [("DC-1013", 4)]

@@ -557,12 +557,15 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
         masked[a.start:a.end] = "§" * (a.end - a.start)
     extras = [(m, s, e) for m, s, e in _generic_spans("".join(masked), lang, source, index, anchored=True)
               if "§" not in m.product_text]
-    # "25 Stück Aluminium-Kühlkörper (DC-1007)": the words and the code right after are one item
+    # "25 Stück Aluminium-Kühlkörper (DC-1007)", and a row without its columns "7612345000015 4 bracket
+    # kit": the code and the counted words right beside it are one item
     described: dict[int, tuple[LineMention, int, int]] = {}
     for extra in list(extras):
         for k, item in enumerate(items):
-            if item[0].start >= extra[2] and k not in described \
-                    and re.fullmatch(r"[\s(\[:/–-]*", line[extra[2]:item[0].start]):
+            before = item[0].start >= extra[2] and re.fullmatch(r"[\s(\[:/–-]*", line[extra[2]:item[0].start])
+            after = item[0].kind == "code" and extra[1] >= item[-1].end and k + 1 == len(items) \
+                and re.fullmatch(r"[\s:|–-]*", line[item[-1].end:extra[1]])
+            if k not in described and (before or after):
                 described[k] = extra
                 extras.remove(extra)
                 break
@@ -778,6 +781,8 @@ def _continues(prev: str, line: str) -> bool:
     p, n = prev.rstrip(), line.strip()
     if _RULE.fullmatch(p.strip()) or _RULE.fullmatch(n):
         return False  # a rule ("-----", "=====") separates, in a table or a document
+    if re.match(r"0\d{2,}\s", n):
+        return False  # "00010 100045871 DC-1004 …": an ERP item number starts a new row
     if _DETAIL_LABEL.match(n) and len(re.findall(r"\d[\d.,]*", p)) >= 3:
         return False  # "00010 … 100.000 EA 32.000" then "Your material no.: DC-1004": an item's detail line
     if re.search(r"[.!?:;]$", p) or _LIST_START.match(n) or split_cells(prev) or split_cells(line):
