@@ -236,3 +236,14 @@ def test_an_item_we_cannot_name_beside_one_we_can_is_never_dropped(catalog: Cata
     assert got == "needs_review", codes
     assert (None, 60.0) in [(ln.product.default_code if ln.product else None, ln.mention.qty)
                             for ln in understood.lines]
+
+
+@pytest.mark.parametrize("body", [
+    "Pedido: 10 x Tapa de bomba fundición gris GG25",
+    "Bitte liefern: 10 Stk Pumpendeckel aus Gusseisen",
+    "Please send 10 x pump cover in cast iron",
+])
+def test_our_name_in_another_material_is_not_our_product(catalog: Catalog, body: str) -> None:
+    """Our pump cover is aluminium; one asked in cast iron is another part, whatever the name."""
+    got, codes, _ = verdict_of(mail(body, sender="compras@iberiavalves.es"), catalog)
+    assert got == "needs_review", codes

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from orderd.extract.nlp import MATERIALS, NO_MATCH_BELOW, CatalogIndex, normalize_name, rank_names
+from orderd.extract.nlp import MATERIAL_WORDS, MATERIALS, NO_MATCH_BELOW, CatalogIndex, normalize_name, rank_names
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
@@ -535,6 +535,11 @@ def _clean_product_text(text: str) -> str:
                   flags=re.I)
 
 
+# the material a name is asked in, written after it: "aus Gusseisen", "en fonte", "in cast iron", "de acero"
+_MATERIAL_AFTER = re.compile(r"^\s*,?\s*((?:(?:aus|en|in|de|made of|of|from|fabricad[oa]s? en)\s+)?([^\W\d][\w-]*))",
+                             re.I)
+
+
 def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
                   order_intent: bool, keep_questions: bool = False) -> tuple[list[LineMention], bool]:
     """Mentions in one line of text; the flag says the line asked a question about products.
@@ -575,6 +580,11 @@ def line_mentions(line: str, index: CatalogIndex, lang: str, source: str,
         if NEGATED.search(fold(region)):
             continue
         product_text = " ".join(line[a.start:a.end] for a in item)
+        material = _MATERIAL_AFTER.match(line[item[-1].end:r1])
+        if material and item[-1].kind == "name" and fold(material.group(2)) in MATERIAL_WORDS:
+            # "Pumpendeckel aus Gusseisen", "pump cover in cast iron": a material named after our name is
+            # part of what is asked for (ours may be aluminium)
+            product_text += " " + material.group(1).strip()
         if k in described:
             words = described[k][0]
             mentions.append(LineMention(text=stripped, product_text=f"{product_text} {words.product_text}",

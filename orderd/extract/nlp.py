@@ -30,6 +30,12 @@ FUZZY_CEILING = 0.98  # a name is never as certain as a code
 # Leading words that name the material: customers often leave them out ("gearbox housings").
 MATERIALS = {"aluminium", "aluminum", "zinc", "brass", "magnesium", "steel", "stainless", "copper",
              "bronze", "iron", "titanium", "plastic", "alu", "zamak"}
+# Materials as the four languages write them (folded): what a part is asked in, whatever the catalog sells
+MATERIAL_WORDS = MATERIALS | {
+    "cast", "fonte", "guss", "gusseisen", "grauguss", "fundicion", "hierro", "fer", "eisen", "acier", "stahl", "acero",
+    "inox", "edelstahl", "inoxidable", "plastique", "kunststoff", "plastico", "cuivre", "kupfer", "cobre",
+    "bronce", "titane", "titan", "titanio", "laiton", "messing", "laton", "zink", "aluminio", "magnesio",
+    "magnesium", "aluminum", "zinc"}
 # Foreign part words → the English the catalog's names use ("pompe" → "pump", "Deckel" → "cover"), learned
 # from the catalog's own names in each language when its index is built (orderd.extract.vocabulary): no
 # word list fitted to one catalog. Shared by every index built in the process.
