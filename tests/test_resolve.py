@@ -85,7 +85,6 @@ def test_learned_pack_size_converts_packs_only_for_that_product(catalog: Catalog
 def test_the_part_words_come_from_the_catalogs_own_names() -> None:
     """Another trade, another vocabulary: nothing about die-casting is built in."""
     from orderd.extract.nlp import MATERIALS
-    from orderd.extract.numbers import fold
     from orderd.extract.vocabulary import derive_vocabulary
 
     def product(code: str, name: str, **names: str) -> Product:
@@ -94,7 +93,7 @@ def test_the_part_words_come_from_the_catalogs_own_names() -> None:
     chairs = [product("F-1", "Oak dining chair", fr="Chaise de salle à manger en chêne", de="Esszimmerstuhl aus Eiche"),
               product("F-2", "Oak office chair", fr="Chaise de bureau en chêne", de="Bürostuhl aus Eiche"),
               product("F-3", "Steel office desk", fr="Bureau de travail en acier", de="Schreibtisch aus Stahl")]
-    vocabulary = derive_vocabulary(chairs, fold, MATERIALS | {"oak"})
+    vocabulary = derive_vocabulary(chairs, MATERIALS | {"oak"})
     assert vocabulary["chaise"] == "chair" and vocabulary["chene"] == "oak" and vocabulary["eiche"] == "oak"
     assert vocabulary["stuhl"] == "chair"  # the tail two German compounds share
 

@@ -20,7 +20,7 @@ from spacy.util import filter_spans
 
 from orderd.catalog import Catalog
 from orderd.extract.numbers import DE_COMPOUND_NUMBER, NUMBER_PARTS, fold
-from orderd.extract.vocabulary import derive_vocabulary
+from orderd.extract.vocabulary import JOINERS, derive_vocabulary
 from orderd.records import Product
 
 LANGS = ("en", "fr", "de", "es")
@@ -42,8 +42,7 @@ MATERIAL_WORDS = MATERIALS | {
 VOCABULARY: dict[str, str] = {}
 # What German compounds may be split into: the vocabulary's single words and the catalog's own words.
 _LINKING = ("", "s", "n", "en", "e")
-_STOP = {"de", "du", "des", "la", "le", "les", "en", "aus", "von", "der", "die", "das", "para", "del",
-         "el", "of", "the", "a", "d", "pour", "fur"}
+_STOP = JOINERS  # words that join a name's parts, never a part themselves
 
 
 def singular(word: str) -> str:
@@ -137,8 +136,8 @@ _CATALOG_WORDS: set[str] = set()
 
 
 # "… en aluminium", "… aus Zink", "… de latón": the material as the other languages put it, last.
-_TRAILING_MATERIAL = re.compile(r"\s+(?:en|aus|de|in|of)\s+(?:\w+\s+)?(?:" + "|".join(sorted(MATERIALS)) +
-                                r"|laiton|messing|laton|zink|magnesio|aluminio|acier|stahl|acero)\b.*$")
+_TRAILING_MATERIAL = re.compile(r"\s+(?:en|aus|de|in|of)\s+(?:\w+\s+)?(?:" + "|".join(sorted(MATERIAL_WORDS)) +
+                                r")\b.*$")
 
 
 def name_variants(product: Product) -> set[str]:
@@ -340,7 +339,7 @@ def _build(catalog: Catalog) -> CatalogIndex:
             prefixes[f"{m.group(1)}|{len(m.group(2))}"] = 1
     alternatives.sort(key=len, reverse=True)
     words = {w for p in catalog.products for w in re.findall(r"[a-z]{3,}", fold(p.name)) if w not in MATERIALS}
-    vocabulary = derive_vocabulary(catalog.products, fold, MATERIALS)
+    vocabulary = derive_vocabulary(catalog.products, MATERIALS)
     if not words <= _CATALOG_WORDS or not vocabulary.items() <= VOCABULARY.items():
         _CATALOG_WORDS.update(words)
         VOCABULARY.update(vocabulary)

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from orderd.extract.numbers import fold
 from orderd.records import Product
 
 # Words that join a name's parts in the four languages, never a part themselves
@@ -24,16 +25,16 @@ JOINERS = {"de", "du", "des", "d", "la", "le", "les", "l", "en", "a", "au", "aux
 _LINKING = ("s", "n", "en", "e", "")
 
 
-def _words(name: str, fold: callable) -> list[str]:  # type: ignore[valid-type]
+def _words(name: str) -> list[str]:
     text = re.sub(r"[-_/'’]", " ", fold(name))
     return [w for w in re.sub(r"[^\w ]", " ", text).split() if w not in JOINERS]
 
 
-def derive_vocabulary(products: Iterable[Product], fold: callable, materials: set[str]) -> dict[str, str]:  # type: ignore[valid-type]
+def derive_vocabulary(products: Iterable[Product], materials: set[str]) -> dict[str, str]:
     """foreign word (folded) → the English words it stands for, from names in several languages."""
     products = list(products)
     votes: dict[str, Counter[str]] = defaultdict(Counter)
-    named = [(p, _words(p.name, fold), [(lang, _words(name, fold)) for lang, name in p.names]) for p in products]
+    named = [(p, _words(p.name), [(lang, _words(name)) for lang, name in p.names]) for p in products]
     # The material first, by language
     by_material: dict[str, list[list[tuple[str, list[str]]]]] = defaultdict(list)
     for _, english, translations in named:

@@ -30,7 +30,6 @@ from orderd.odoo.orders import PlacedOrder
 from orderd.records import Decision, Envelope, Message, OrderLine, Stage, ThreadRef
 from orderd.store import FINAL_STATES, JournalEntry, Store, StoreUnavailable
 from orderd.understand import Reading, Understanding, stage, understand
-from orderd.understand.resolve import reconcile_sources, resolve_lines
 
 log = structlog.get_logger("orderd.intake")
 
@@ -189,9 +188,7 @@ async def dispatch(message: Message, services: Services) -> tuple[FlowResult, di
         # A product created in Odoo since the last refresh is a miss, not an unknown product.
         fresh = await services.catalog.refresh()
         if fresh is not catalog:
-            understood.lines, disagreements = reconcile_sources(resolve_lines(understood.extraction.lines, fresh, None))
-            kept = [d for d in understood.extraction.doubts if d.code != "sources_disagree"]
-            understood.extraction.doubts = [*kept, *disagreements]
+            understood.resolve(fresh)
 
     if understood.classification.kind != "candidate":
         return await not_order.machine_mail(understood, services, timings), timings

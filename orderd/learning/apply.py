@@ -10,7 +10,6 @@ from orderd.learning.lessons import customer_terms, read_lines, wording_of, wort
 from orderd.odoo.orders import PlacedOrder
 from orderd.store import Alias, DraftReading, Store, StoreUnavailable
 from orderd.understand import Understanding
-from orderd.understand.resolve import reconcile_sources, resolve_lines
 
 log = structlog.get_logger("orderd.learning")
 
@@ -23,11 +22,7 @@ async def apply_learned(store: Store, partner_id: int, understood: Understanding
     aliases = await store.aliases(partner_id)
     if not aliases:
         return []
-    codes, packs = customer_terms(aliases)
-    understood.lines, disagreements = reconcile_sources(
-        resolve_lines(understood.extraction.lines, catalog, codes, packs))
-    kept = [d for d in understood.extraction.doubts if d.code != "sources_disagree"]
-    understood.extraction.doubts = [*kept, *disagreements]
+    understood.resolve(catalog, *customer_terms(aliases))
     written = {(wording_of(line.mention.product_text), line.product.default_code)
                for line in understood.lines if line.product is not None}
     used = [a for a in aliases if (a.wording, a.default_code) in written]

@@ -23,7 +23,7 @@ from orderd.extract.trust import trust_reasons
 from orderd.records import Classification, Extraction, Message, OrderLine, Stage, ThreadRef, Verdict
 from orderd.understand.classify import classify
 from orderd.understand.decide import GatePolicy, decide
-from orderd.understand.resolve import reconcile_sources, resolve_lines
+from orderd.understand.resolve import PackSizes, reconcile_sources, resolve_lines
 from orderd.understand.thread import order_name_from_message_id, thread
 
 log = structlog.get_logger("orderd.understand")
@@ -82,6 +82,15 @@ class Understanding:
     def customer_email(self) -> str:
         return (self.extraction.customer_email or self.message.sender_email).lower()
 
+    def resolve(self, catalog: Catalog, customer_codes: dict[str, str] | None = None,
+                pack_sizes: PackSizes | None = None) -> None:
+        """Match the lines read to products (again, after a catalog refresh or with a customer's learned
+        terms); whether body and attachment disagree is judged anew with them."""
+        self.lines, disagreements = reconcile_sources(
+            resolve_lines(self.extraction.lines, catalog, customer_codes, pack_sizes))
+        kept = [d for d in self.extraction.doubts if d.code != "sources_disagree"]
+        self.extraction.doubts = [*kept, *disagreements]
+
     @property
     def customer_name(self) -> str:
         email = self.customer_email
@@ -113,10 +122,10 @@ def understand(
             extract(message, catalog, reading.internal_domains)
         if not quarantined:
             extraction.trust = trust_reasons(message, extraction, catalog, reading.internal_domains)
+    understood = Understanding(message, classification, thread_ref, extraction, [], timings)
     with stage(Stage.RESOLVE, timings):
-        lines, disagreements = reconcile_sources(resolve_lines(extraction.lines, catalog, customer_codes))
-        extraction.doubts = [*extraction.doubts, *disagreements]
-    return Understanding(message, classification, thread_ref, extraction, lines, timings)
+        understood.resolve(catalog, customer_codes)
+    return understood
 
 
 def customer_known(understood: Understanding, catalog: Catalog) -> bool:
