@@ -16,7 +16,7 @@ from orderd.extract.nlp import MATERIAL_WORDS, MATERIALS, NO_MATCH_BELOW, Catalo
 from orderd.extract.numbers import (
     NUMBER_RE,
     NUMBER_WORD_RE,
-    PACK_UNIT_RE,
+    PACK_ALT,
     PACK_WORDS,
     UNIT_BEFORE_RE,
     UNIT_RE,
@@ -24,6 +24,7 @@ from orderd.extract.numbers import (
     fold,
     normalize_unit,
     parse_number,
+    unit_after,
 )
 from orderd.records import LineMention
 
@@ -61,7 +62,7 @@ _UNIT_HDR = re.compile(r"^(?:unit|uom|u/m|unite|einheit|me|unidad|ud|um|pack|pac
 _PACK_IN_CELL = re.compile(r"\(?\s*(\d{1,5})\s*(?:pcs|pieces|units?|un|uds?|st[üu]ck|stk|st|pi[eè]ces|pz)\.?\s*\)?",
                            re.I)
 # "CTN (50)", "Karton à 12", "box of 20": a pack word with its size, in a unit column
-_PACK_WORD_IN_CELL = re.compile(r"^\s*(?:" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+_PACK_WORD_IN_CELL = re.compile(r"^\s*(?:" + PACK_ALT +
                                 r")\.?\s*\(?\s*(?:of|à|a|de|x|×|=|mit|con)?\s*(\d{1,5})\b", re.I)
 _TOTAL_ROW = re.compile(r"^\s*(sub-?total|total|summe|gesamt|zwischensumme|montant|importe|suma|tva|vat"
                         r"|mwst|iva|shipping|freight|port)\b", re.I)
@@ -302,10 +303,6 @@ _PRICE_COLUMN_BEFORE = re.compile(r"\d[.,]\d{2}\s+$")
 _PRICE_BASIS_BEFORE = re.compile(r"(?:/|\bper|\bpro|\bpor|\bpour|\bje)\s*$", re.I)
 
 
-def _unit_after(after: str) -> re.Match[str] | None:
-    return UNIT_RE.match(after) or PACK_UNIT_RE.match(after)
-
-
 def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
                     anchor: tuple[int, int]) -> list[Candidate]:
     """Numbers in text that may be this mention's quantity, scored by what surrounds them."""
@@ -324,9 +321,9 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         if value is None:
             continue
         before, after = text[:start], text[end:]
-        if _BAD_AFTER.match(after) and not _unit_after(after):
+        if _BAD_AFTER.match(after) and not unit_after(after):
             continue
-        unit_follows = bool(_unit_after(after))
+        unit_follows = bool(unit_after(after))
         if unit_follows and (_PRICE_BASIS_BEFORE.search(before[-8:]) or _PRICE_COLUMN_BEFORE.search(before[-16:])):
             continue  # "1.400,00 / 100 ST", "price per 100 pcs": the quantity a price is given for
         if (_BAD_BEFORE if not unit_follows else _BAD_BEFORE_STRONG).search(before[-14:]) \
@@ -335,15 +332,15 @@ def find_candidates(text: str, lang: str, blocked: list[tuple[int, int]],
         if re.fullmatch(r"20\d\d", token) and not unit_follows and not UNIT_BEFORE_RE.search(before[-12:]):
             continue  # "before the end of January 2027": a year, unless counted ("2025 pcs", "x 2025")
         digits = re.sub(r"\D", "", token)
-        if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not _unit_after(after):
+        if token[0].isdigit() and len(digits) >= 5 and not re.search(r"[.,' ]", token) and not unit_after(after):
             continue  # phone fragments, postcodes, order numbers
-        if re.fullmatch(r"\d+[.,]\d{2}", token) and not _unit_after(after):
+        if re.fullmatch(r"\d+[.,]\d{2}", token) and not unit_after(after):
             continue  # 145.00: a price
         if re.match(r"^\s*[.)]\s", after) and not before.strip().strip("-*•|"):
             continue  # "1. DC-1001 …": an enumeration
         if start >= anchor[1] and re.search(r"\s(?:and|und|et|y|plus|sowie)\s", text[anchor[1]:start], re.I):
             continue  # "DC-1005 and 10 units of …": that number starts the next item
-        unit_m = _unit_after(after)
+        unit_m = unit_after(after)
         if unit_m and unit_m.group(0).strip().lower() in ("x", "×") and end <= anchor[0]:
             score, unit = 3, "Units"  # "2 x DC-1001"
         elif unit_m and unit_m.group(0).strip().lower() in ("x", "×"):
@@ -739,7 +736,7 @@ _DOZEN_SIZE = {"dozen": 12, "dozens": 12, "dutzend": 12, "douzaine": 12, "douzai
 # their total, and the quantity is then left in doubt (or settled by Odoo's packaging).
 _PCS = r"(?:pcs|pieces|units?|un|uds?|unidades|unit[ée]s|st[üu]ck|stk|st|pi[èe]ces|pz)\.?"
 _PACK_SIZE_AFTER = re.compile(
-    r"(?<![\w.,])(\d{1,4})\s+(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+    r"(?<![\w.,])(\d{1,4})\s+(" + PACK_ALT +
     r")\b([^()\n]{0,80}?)\(\s*(?:(?:[àa@x×]\s*|de\s+|of\s+|je\s+|con\s+|with\s+)(\d{1,5})\s*" + _PCS +
     r"|(\d{1,5})\s*" + _PCS + r"\s*(?:per|por|par|pro|/|each|le|la|el|chaque|je)\s*[^\W\d_]*)\s*\)", re.I)
 

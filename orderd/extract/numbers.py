@@ -196,6 +196,8 @@ PACK_WORDS = {
     "ctn": "carton", "ctns": "carton", "krt": "carton", "bx": "box", "cj": "box", "pk": "pack", "pkg": "pack",
     "plt": "pallet",
 }
+# the pack words as one regex alternation, longest first
+PACK_ALT = "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
 
 # digits with optional thousands groups (1.000 / 1,000 / 1 000 / 1'000) or a decimal part
 NUMBER_RE = re.compile(r"(?<![\w.,'/-])(\d{1,3}(?:[.,' \u202f]\d{3})+|\d+(?:[.,]\d+)?)(?![\d])")
@@ -206,8 +208,13 @@ UNITS = (
 )
 UNIT_RE = re.compile(rf"^\s*(?:{UNITS})\.?(?![\w])", re.I)
 # "2 cajas de …", "3 Kartons …": a count of packs marks its number as a quantity as surely as "pcs" does
-PACK_UNIT_RE = re.compile(r"^\s*(?:" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True)) +
+PACK_UNIT_RE = re.compile(r"^\s*(?:" + PACK_ALT +
                           r")\.?(?![\w])", re.I)
+
+
+def unit_after(text: str) -> re.Match[str] | None:
+    """The unit or pack word a number is followed by ("12 pcs", "3 cajas"), if any."""
+    return UNIT_RE.match(text) or PACK_UNIT_RE.match(text)
 UNIT_BEFORE_RE = re.compile(r"(?:x|×|qty|quantity|qté|quantité|menge|anzahl|cantidad|cant|uds)\.?\s*:?\s*$",
                             re.I)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, PACK_WORDS, UNITS, fold, parse_number
+from orderd.extract.numbers import NUMBER_RE, NUMBER_WORD_RE, PACK_ALT, PACK_WORDS, UNITS, fold, parse_number
 from orderd.records import LineMention
 
-_PACK_AFTER = re.compile(r"^\s*(" + "|".join(sorted(map(re.escape, PACK_WORDS), key=len, reverse=True))
+_PACK_AFTER = re.compile(r"^\s*(" + PACK_ALT
                          + r")\b\.?", re.I)
 # "between two hundred and two hundred and fifty", "entre doscientos y doscientos cincuenta": a range
 # whatever the numbers are written in

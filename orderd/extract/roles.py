@@ -13,10 +13,9 @@ import re
 
 from orderd.extract.lines import DECLINED, _dates_spans, split_cells
 from orderd.extract.nlp import CatalogIndex
-from orderd.extract.numbers import NUMBER_RE, PACK_WORDS, UNITS, fold, parse_number
+from orderd.extract.numbers import NUMBER_RE, fold, parse_number, unit_after
 from orderd.records import LineMention
 
-_UNIT_AFTER = re.compile(rf"^\s*(?:{UNITS}|{'|'.join(map(re.escape, PACK_WORDS))})\.?(?!\w)", re.I)
 _CURRENCY = r"(?:€|\$|£|eur\b|euros?\b|usd\b|chf\b|gbp\b)"
 _PRICE_AROUND = re.compile(rf"(?:{_CURRENCY}|@|\bà|\bat|\bje|\bper|\beach|\bpro|\bpor|\bprix|\bprice|\bpreis|\bprecio)"
                            r"\s*[:=]?\s*$", re.I)
@@ -47,7 +46,7 @@ def _item_like(line: str, index: CatalogIndex, lang: str) -> bool:
     """The line names a product of ours, or counts something in units or packs."""
     if index.code_spans(line) or index.name_spans(line, lang):
         return True
-    return any(_UNIT_AFTER.match(line[m.end(1):]) for m in NUMBER_RE.finditer(line))
+    return any(unit_after(line[m.end(1):]) for m in NUMBER_RE.finditer(line))
 
 
 # "un accusé de réception", "ein Angebot": articles, not counts
@@ -122,11 +121,11 @@ def _explained(line: str, start: int, end: int, token: str, value: float, quanti
         return True  # a pack count or size behind a quantity ("3 cartons" of 12, "box (20 pcs)")
     if re.search(r"[A-Za-z]\S*$", before) and not before.endswith(" "):
         return True  # part of a code or reference ("PO4410", "HX3")
-    if re.match(r"^[A-Za-z/\-]", after) and not _UNIT_AFTER.match(after):
+    if re.match(r"^[A-Za-z/\-]", after) and not unit_after(after):
         return True  # "4500123-A", "9QT", "12b"
     if _PRICE_AROUND.search(before[-12:]) or _PRICE_AFTER.match(after) or re.fullmatch(r"\d+[.,]\d{2}", token):
         return True
-    if _MEASURE_AFTER.match(after) and not _UNIT_AFTER.match(after):
+    if _MEASURE_AFTER.match(after) and not unit_after(after):
         return True
     if re.match(r"^\s*[x×*]\s*\d+(?:[.,]\d+)?\s*(?:[x×*]\s*\d+(?:[.,]\d+)?\s*)?(?:mm|cm|m|in|\")", after, re.I):
         return True  # "120 x 80 mm": a size
@@ -149,4 +148,4 @@ _ITEMS_FOLLOW = re.compile(r"\b(?:order|bestellung|auftrag|pedido|commande)\s*:\
 
 
 def _pack_context(before: str, after: str) -> bool:
-    return bool(re.search(r"(?:of|de|à|a|zu|mit|con|with|\()\s*$", before, re.I) or _UNIT_AFTER.match(after))
+    return bool(re.search(r"(?:of|de|à|a|zu|mit|con|with|\()\s*$", before, re.I) or unit_after(after))
